@@ -1,0 +1,66 @@
+// Package datacenter turns the provider block's datacenter declarations into validated settings.
+// It knows nothing of Terraform: the provider hands it plain values and maps the field errors it
+// returns onto attribute paths.
+package datacenter
+
+import (
+	"net/netip"
+	"sort"
+
+	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
+	"github.com/moxxie/terraform-provider-moxxie/internal/ipam"
+)
+
+// Defaults applied where the provider block leaves a value out.
+const (
+	DefaultStorage      = "local-lvm"
+	DefaultBridge       = "vmbr0"
+	DefaultSubnetPrefix = 24
+)
+
+// Settings is one validated datacenter.
+type Settings struct {
+	Name          string
+	Location      string
+	Conn          dcrouter.Config
+	RouterAddress netip.Addr // zero when not set
+	Storage       string
+	Network       *Network // nil when the datacenter declares no network pools
+	Limits        Limits
+}
+
+// Network is a datacenter's network pools; Pool carries the allocation rules.
+type Network struct {
+	Bridge string
+	QinQ   bool
+	Pool   ipam.Pool
+}
+
+// Limits caps what moxxie places in a datacenter; zero means no limit.
+type Limits struct {
+	MaxVMs      int64
+	MaxCores    int64
+	MaxMemoryMB int64
+}
+
+// Set is every configured datacenter by name.
+type Set map[string]Settings
+
+// Names returns the datacenter names, sorted, for stable messages.
+func (s Set) Names() []string {
+	names := make([]string, 0, len(s))
+	for n := range s {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// RouterConfigs returns the connection settings the dcrouter needs, sorted by name.
+func (s Set) RouterConfigs() []dcrouter.Config {
+	out := make([]dcrouter.Config, 0, len(s))
+	for _, n := range s.Names() {
+		out = append(out, s[n].Conn)
+	}
+	return out
+}

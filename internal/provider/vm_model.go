@@ -1,0 +1,63 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/moxxie/terraform-provider-moxxie/internal/vm"
+)
+
+type vmModel struct {
+	ID          types.String `tfsdk:"id"`
+	Name        types.String `tfsdk:"name"`
+	Datacenter  types.String `tfsdk:"datacenter"`
+	Node        types.String `tfsdk:"node"`
+	Cores       types.Int64  `tfsdk:"cores"`
+	MemoryMB    types.Int64  `tfsdk:"memory_mb"`
+	Started     types.Bool   `tfsdk:"started"`
+	Tags        types.Set    `tfsdk:"tags"`
+	Description types.String `tfsdk:"description"`
+	VMID        types.Int64  `tfsdk:"vmid"`
+	Status      types.String `tfsdk:"status"`
+	PrimaryDC   types.String `tfsdk:"primary_dc"`
+	CurrentDC   types.String `tfsdk:"current_dc"`
+}
+
+// spec is what the configuration asks of the VM.
+func (m vmModel) spec(ctx context.Context) (vm.Spec, diag.Diagnostics) {
+	s := vm.Spec{
+		Name:        m.Name.ValueString(),
+		Node:        m.Node.ValueString(),
+		Cores:       m.Cores.ValueInt64(),
+		MemoryMB:    m.MemoryMB.ValueInt64(),
+		Started:     m.Started.ValueBool(),
+		Description: m.Description.ValueString(),
+	}
+	var diags diag.Diagnostics
+	if !m.Tags.IsNull() && !m.Tags.IsUnknown() {
+		diags.Append(m.Tags.ElementsAs(ctx, &s.Tags, false)...)
+	}
+	return s, diags
+}
+
+// setObserved copies what the datacenter holds into the model.
+func (m *vmModel) setObserved(ctx context.Context, v vm.VM) diag.Diagnostics {
+	m.Name = types.StringValue(v.Name)
+	m.Node = types.StringValue(v.Node)
+	m.Cores = types.Int64Value(v.Cores)
+	m.MemoryMB = types.Int64Value(v.MemoryMB)
+	m.Started = types.BoolValue(v.Running)
+	m.Description = types.StringValue(v.Description)
+	m.VMID = types.Int64Value(int64(v.VMID))
+	m.Status = types.StringValue(v.Status)
+	m.CurrentDC = types.StringValue(v.DC)
+	tags := v.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	set, diags := types.SetValueFrom(ctx, types.StringType, tags)
+	m.Tags = set
+	return diags
+}

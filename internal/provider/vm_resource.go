@@ -1,0 +1,367 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
+	"github.com/moxxie/terraform-provider-moxxie/internal/vm"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*vmResource)(nil)
+	_ resource.ResourceWithImportState = (*vmResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*vmResource)(nil)
+)
+
+// PVE's dns-name format, which the VM name must follow.
+var dnsName = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$`)
+
+// PVE's tag characters (pve-tag-list), lower-case as PVE stores them.
+var pveTag = regexp.MustCompile(`^[a-z0-9_+.-]+$`)
+
+type vmResource struct {
+	data *providerData
+}
+
+func newVMResource() resource.Resource { return &vmResource{} }
+
+func (r *vmResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_vm"
+}
+
+func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A QEMU virtual machine in one of the provider's datacenters. Its identity is stored in " +
+			"Proxmox as a tag, so moxxie finds the VM wherever it runs.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "moxxie's identity of the VM, stable across migrations (also a PVE tag `moxxie-<id>`).",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "VM name (a DNS name, as PVE requires).",
+				Required:            true,
+				Validators:          []validator.String{stringvalidator.RegexMatches(dnsName, "must be a DNS name (letters, digits, '-' and '.')")},
+			},
+			"datacenter": schema.StringAttribute{
+				MarkdownDescription: "The datacenter (a key of the provider's `datacenters`) the VM lives in.",
+				Required:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"node": schema.StringAttribute{
+				MarkdownDescription: "Cluster node to run on. Defaults to the online node with the most free memory.",
+				Optional:            true,
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"cores": schema.Int64Attribute{
+				MarkdownDescription: "vCPU cores. Defaults to 1.",
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(1),
+				Validators:          []validator.Int64{int64validator.Between(1, 1024)},
+			},
+			"memory_mb": schema.Int64Attribute{
+				MarkdownDescription: "Memory in MiB. Defaults to 512.",
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(512),
+				Validators:          []validator.Int64{int64validator.AtLeast(16)},
+			},
+			"started": schema.BoolAttribute{
+				MarkdownDescription: "Whether the VM runs. Defaults to `true`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             booldefault.StaticBool(true),
+			},
+			"tags": schema.SetAttribute{
+				MarkdownDescription: "PVE tags (lower-case letters, digits, `_+.-`). moxxie adds its identity tag on its own.",
+				ElementType:         types.StringType,
+				Optional:            true,
+				Computed:            true,
+				Default:             setdefault.StaticValue(types.SetValueMust(types.StringType, nil)),
+				Validators: []validator.Set{setvalidator.ValueStringsAre(
+					stringvalidator.RegexMatches(pveTag, "must hold only lower-case letters, digits and _+.-"),
+					notMatching(regexp.MustCompile(`^moxxie-[0-9a-f]{16}$`), "is the form of moxxie's own identity tag, which moxxie sets itself"),
+				)},
+			},
+			"description": schema.StringAttribute{
+				MarkdownDescription: "Free text shown in the VM's summary in PVE.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(""),
+				Validators:          []validator.String{stringvalidator.LengthAtMost(8192)},
+			},
+			"vmid": schema.Int64Attribute{
+				MarkdownDescription: "The VM's id in its current datacenter.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+			},
+			"status": schema.StringAttribute{
+				MarkdownDescription: "Power state as PVE reports it: `running` or `stopped`.",
+				Computed:            true,
+			},
+			"primary_dc": schema.StringAttribute{
+				MarkdownDescription: "The datacenter the VM was created in.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"current_dc": schema.StringAttribute{
+				MarkdownDescription: "The datacenter the VM runs in now.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+		},
+	}
+}
+
+func (r *vmResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = dataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	var plan vmModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.data != nil && !plan.Datacenter.IsUnknown() {
+		if _, ok := r.data.dcs[plan.Datacenter.ValueString()]; !ok {
+			resp.Diagnostics.AddAttributeError(path.Root("datacenter"), "Unknown datacenter", unknownDCError(plan.Datacenter.ValueString(), r.data.dcs.Names()).Error())
+			return
+		}
+	}
+	// The power state after apply follows from started, so the plan can say it.
+	switch {
+	case plan.Started.IsUnknown():
+		plan.Status = types.StringUnknown()
+	case plan.Started.ValueBool():
+		plan.Status = types.StringValue("running")
+	default:
+		plan.Status = types.StringValue("stopped")
+	}
+	if !req.State.Raw.IsNull() {
+		var state vmModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		if !plan.Datacenter.IsUnknown() && plan.Datacenter.ValueString() != state.Datacenter.ValueString() {
+			resp.Diagnostics.AddAttributeError(path.Root("datacenter"), "Moving a VM between datacenters is not supported yet",
+				fmt.Sprintf("The VM lives in %s. moxxie never destroys a VM to move it; move it with a moxxie_dc_migration resource once available, or set datacenter back to %q.", state.Datacenter.ValueString(), state.Datacenter.ValueString()))
+		}
+		if !plan.Node.IsUnknown() && !plan.Node.IsNull() && plan.Node.ValueString() != state.Node.ValueString() {
+			resp.Diagnostics.AddAttributeError(path.Root("node"), "Moving a VM between nodes is not supported",
+				fmt.Sprintf("The VM runs on node %q. moxxie does not migrate VMs between nodes of a cluster; set node = %q or leave node out.", state.Node.ValueString(), state.Node.ValueString()))
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan vmModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	dc := plan.Datacenter.ValueString()
+	c, err := r.data.client(dc)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("datacenter"), "Unknown datacenter", err.Error())
+		return
+	}
+	spec, diags := plan.spec(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id := vm.NewID()
+	v, err := r.data.vms.Create(ctx, c, id, spec)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot create VM", fmt.Sprintf("Creating VM %q in datacenter %s: %s", spec.Name, dc, err))
+		return
+	}
+	plan.ID = types.StringValue(id)
+	plan.PrimaryDC = types.StringValue(dc)
+	resp.Diagnostics.Append(plan.setObserved(ctx, v)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state vmModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	v, found, err := r.locate(ctx, state)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read VM", err.Error())
+		return
+	}
+	if !found {
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if state.ID.ValueString() == "" {
+		// Imported: adopt the identity the VM already carries, else give it one, which the next
+		// apply writes as a tag.
+		id := v.ID
+		if id == "" {
+			id = vm.NewID()
+		}
+		state.ID = types.StringValue(id)
+	}
+	if state.PrimaryDC.ValueString() == "" {
+		state.PrimaryDC = types.StringValue(v.DC)
+	}
+	if state.Datacenter.ValueString() == "" {
+		state.Datacenter = types.StringValue(v.DC)
+	}
+	resp.Diagnostics.Append(state.setObserved(ctx, v)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// locate finds the VM by identity in its current datacenter, or by VMID right after an import.
+func (r *vmResource) locate(ctx context.Context, state vmModel) (vm.VM, bool, error) {
+	dc := state.CurrentDC.ValueString()
+	if dc == "" {
+		dc = state.Datacenter.ValueString()
+	}
+	c, err := r.data.client(dc)
+	if err != nil {
+		return vm.VM{}, false, err
+	}
+	var loc vm.Location
+	var found bool
+	if id := state.ID.ValueString(); id != "" {
+		loc, found, err = vm.Locate(ctx, c, id)
+	} else {
+		loc, found, err = vm.LocateVMID(ctx, c, int(state.VMID.ValueInt64()))
+	}
+	if err != nil || !found {
+		return vm.VM{}, false, err
+	}
+	v, err := vm.Get(ctx, c, loc.Node, loc.VMID)
+	if dcrouter.IsNotFound(err) {
+		return vm.VM{}, false, nil
+	}
+	return v, err == nil, err
+}
+
+func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state vmModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cur, found, err := r.locate(ctx, state)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot update VM", err.Error())
+		return
+	}
+	if !found {
+		resp.Diagnostics.AddError("Cannot update VM", fmt.Sprintf("VM %s (%q) no longer exists in datacenter %s; run terraform apply again to re-create it.", state.ID.ValueString(), state.Name.ValueString(), state.CurrentDC.ValueString()))
+		return
+	}
+	spec, diags := plan.spec(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	c, err := r.data.client(cur.DC)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot update VM", err.Error())
+		return
+	}
+	if err := vm.Update(ctx, c, state.ID.ValueString(), cur, spec); err != nil {
+		resp.Diagnostics.AddError("Cannot update VM", fmt.Sprintf("Updating VM %d in datacenter %s: %s", cur.VMID, cur.DC, err))
+		return
+	}
+	v, err := vm.Get(ctx, c, cur.Node, cur.VMID)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read VM after update", err.Error())
+		return
+	}
+	plan.ID = state.ID
+	plan.PrimaryDC = state.PrimaryDC
+	resp.Diagnostics.Append(plan.setObserved(ctx, v)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state vmModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cur, found, err := r.locate(ctx, state)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot delete VM", err.Error())
+		return
+	}
+	if !found {
+		return
+	}
+	c, err := r.data.client(cur.DC)
+	if err == nil {
+		err = vm.Delete(ctx, c, cur.Node, cur.VMID)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot delete VM", fmt.Sprintf("Deleting VM %d in datacenter %s: %s", cur.VMID, cur.DC, err))
+	}
+}
+
+// ImportState takes "DC/VMID", e.g. "DC1/105".
+func (r *vmResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	dc, vmid, err := parseVMImportID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid import ID", err.Error())
+		return
+	}
+	if r.data != nil {
+		if _, ok := r.data.dcs[dc]; !ok {
+			resp.Diagnostics.AddError("Invalid import ID", unknownDCError(dc, r.data.dcs.Names()).Error())
+			return
+		}
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("datacenter"), dc)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("current_dc"), dc)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), int64(vmid))...)
+}
+
+func parseVMImportID(id string) (string, int, error) {
+	dc, num, ok := strings.Cut(id, "/")
+	if !ok || dc == "" || num == "" {
+		return "", 0, fmt.Errorf("import ID %q must be DATACENTER/VMID, e.g. DC1/105", id)
+	}
+	vmid, err := strconv.Atoi(num)
+	if err != nil || vmid < 100 || vmid > 999999999 {
+		return "", 0, fmt.Errorf("import ID %q: VMID %q must be a number from 100 to 999999999", id, num)
+	}
+	return dc, vmid, nil
+}

@@ -1,0 +1,128 @@
+package vm
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
+)
+
+// Spec is what the user asks for.
+type Spec struct {
+	Name        string
+	Node        string // empty: the node with the most free memory
+	Cores       int64
+	MemoryMB    int64
+	Started     bool
+	Tags        []string
+	Description string
+}
+
+// VM is what a datacenter holds.
+type VM struct {
+	ID          string // identity; empty when the VM carries no identity tag (not yet managed)
+	DC          string
+	Node        string
+	VMID        int
+	Name        string
+	Cores       int64
+	MemoryMB    int64
+	Running     bool
+	Status      string
+	Lock        string
+	Tags        []string // the user's tags, sorted, identity tag removed
+	Description string
+}
+
+// Location is where a VM is in one datacenter.
+type Location struct {
+	Node string
+	VMID int
+	Lock string
+}
+
+// fromConfig reads the settings moxxie manages out of a PVE config, tolerating the forms PVE
+// normalises to (memory as a property string, tags in any separator).
+func fromConfig(dc, node string, vmid int, cfg dcrouter.VMConfig) (VM, error) {
+	v := VM{DC: dc, Node: node, VMID: vmid, Name: cfg["name"], Description: cfg["description"], Lock: cfg["lock"]}
+	v.ID, v.Tags = SplitTags(ParseTags(cfg["tags"]))
+	v.Cores = 1
+	if s := cfg["cores"]; s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return v, fmt.Errorf("VM %d: cores %q: %w", vmid, s, err)
+		}
+		v.Cores = n
+	}
+	v.MemoryMB = 512
+	if s := cfg["memory"]; s != "" {
+		n, err := parseMemory(s)
+		if err != nil {
+			return v, fmt.Errorf("VM %d: memory %q: %w", vmid, s, err)
+		}
+		v.MemoryMB = n
+	}
+	return v, nil
+}
+
+// parseMemory reads PVE's "[current=]<integer>" memory property string.
+func parseMemory(s string) (int64, error) {
+	for _, part := range strings.Split(s, ",") {
+		k, val, found := strings.Cut(part, "=")
+		if !found {
+			return strconv.ParseInt(strings.TrimSpace(k), 10, 64)
+		}
+		if strings.TrimSpace(k) == "current" {
+			return strconv.ParseInt(strings.TrimSpace(val), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no current memory size")
+}
+
+// createParams is the POST /nodes/{node}/qemu body for a new VM.
+func createParams(id string, vmid int, s Spec) map[string]any {
+	p := map[string]any{
+		"vmid":   vmid,
+		"name":   s.Name,
+		"cores":  s.Cores,
+		"memory": strconv.FormatInt(s.MemoryMB, 10),
+		"tags":   JoinTags(id, s.Tags),
+	}
+	if s.Description != "" {
+		p["description"] = s.Description
+	}
+	return p
+}
+
+// updateParams is the PUT .../config body that turns old into s, or nil when nothing changes.
+func updateParams(id string, old VM, s Spec) map[string]any {
+	p := map[string]any{}
+	var del []string
+	if old.Name != s.Name {
+		p["name"] = s.Name
+	}
+	if old.Cores != s.Cores {
+		p["cores"] = s.Cores
+	}
+	if old.MemoryMB != s.MemoryMB {
+		p["memory"] = strconv.FormatInt(s.MemoryMB, 10)
+	}
+	if old.ID != id || JoinTags("", old.Tags) != JoinTags("", s.Tags) {
+		p["tags"] = JoinTags(id, s.Tags)
+	}
+	if old.Description != s.Description {
+		if s.Description == "" {
+			del = append(del, "description")
+		} else {
+			p["description"] = s.Description
+		}
+	}
+	if len(del) > 0 {
+		p["delete"] = strings.Join(del, ",")
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return p
+}
