@@ -1,0 +1,131 @@
+package pvesim
+
+import (
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Cluster is one simulated PVE cluster. It implements http.Handler for the
+// API under /api2/json and is safe for concurrent use.
+type Cluster struct {
+	cfg    Config
+	router *router
+	secret []byte // signs tickets and CSRF tokens
+	logger atomic.Pointer[func(format string, args ...any)]
+
+	mu          sync.Mutex // guards everything below; never held while sleeping
+	nodes       []*nodeState
+	vms         map[int]*vmState
+	volumes     map[string]*volume // volume ID -> allocation
+	tasks       map[string]*task
+	quit        chan struct{} // closed by Close to fast-forward running tasks
+	lastPID     int
+	boot        time.Time
+	fingerprint string // of the serving certificate, shown by GET /nodes
+}
+
+type nodeState struct {
+	NodeConfig
+	id     int
+	online bool
+}
+
+// New builds a cluster from cfg (defaults filled in).
+func New(cfg Config) *Cluster {
+	cfg = cfg.withDefaults()
+	c := &Cluster{
+		cfg:     cfg,
+		router:  newRouter(allRoutes()),
+		secret:  make([]byte, 32),
+		vms:     map[int]*vmState{},
+		volumes: map[string]*volume{},
+		tasks:   map[string]*task{},
+		quit:    make(chan struct{}),
+		lastPID: 0x1000,
+		boot:    time.Now().Add(-time.Hour),
+	}
+	_, _ = rand.Read(c.secret)
+	for i, n := range cfg.Nodes {
+		c.nodes = append(c.nodes, &nodeState{NodeConfig: n, id: i + 1, online: true})
+	}
+	return c
+}
+
+// Name is the cluster name from the configuration.
+func (c *Cluster) Name() string { return c.cfg.Name }
+
+// SetLogger makes the cluster log every request through logf (nil: quiet).
+func (c *Cluster) SetLogger(logf func(format string, args ...any)) {
+	if logf == nil {
+		c.logger.Store(nil)
+		return
+	}
+	c.logger.Store(&logf)
+}
+
+// allRoutes is the simulator's route table; each concern adds its group.
+func allRoutes() []route {
+	var rs []route
+	for _, group := range [][]route{
+		accessRoutes(),
+		clusterRoutes(),
+		nodeRoutes(),
+		qemuRoutes(),
+		qemuConfigRoutes(),
+		qemuStatusRoutes(),
+		taskRoutes(),
+	} {
+		rs = append(rs, group...)
+	}
+	return rs
+}
+
+// localNode is the node the API endpoint runs on ("localhost").
+func (c *Cluster) localNode() *nodeState { return c.nodes[0] }
+
+func (c *Cluster) node(name string) *nodeState {
+	for _, n := range c.nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// resolveNode maps a proxied {node} to a cluster node the way pveproxy
+// does: "localhost" is the local node; an unknown name fails its host
+// lookup.
+func (c *Cluster) resolveNode(name string) (string, *apiError) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if name == "localhost" {
+		return c.localNode().Name, nil
+	}
+	if c.node(name) == nil {
+		return "", failf("hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", name, name)
+	}
+	return name, nil
+}
+
+// vmOn returns the VM if its config lives on node; PVE only looks in the
+// node's own directory, so a VM elsewhere "does not exist". Caller holds mu.
+func (c *Cluster) vmOn(node string, vmid int) (*vmState, *apiError) {
+	vm := c.vms[vmid]
+	if vm == nil || vm.node != node {
+		return nil, failf("Configuration file 'nodes/%s/qemu-server/%d.conf' does not exist", node, vmid)
+	}
+	return vm, nil
+}
+
+// checkLock is PVE's check_lock.
+func (vm *vmState) checkLock(skiplock bool) *apiError {
+	if lock := vm.conf["lock"]; lock != "" && !skiplock {
+		return failf("VM %d is locked (%s)", vm.vmid, lock)
+	}
+	return nil
+}
+
+func (c *Cluster) String() string { return fmt.Sprintf("pvesim cluster %s", c.cfg.Name) }

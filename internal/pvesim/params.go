@@ -1,0 +1,204 @@
+package pvesim
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// ParamType is a JSON-schema type as PVE's API schema names it.
+type ParamType string
+
+// Parameter types used by the PVE API schema.
+const (
+	TypeString  ParamType = "string"
+	TypeInteger ParamType = "integer"
+	TypeBoolean ParamType = "boolean"
+	TypeNumber  ParamType = "number"
+)
+
+// Param declares one API parameter the way the official schema does. Per-key
+// families are declared once with the schema's name ("net[n]") and FamilyMax,
+// the highest index PVE accepts.
+type Param struct {
+	Name      string
+	Type      ParamType
+	Optional  bool
+	Enum      []string
+	Minimum   *float64
+	Maximum   *float64
+	MaxLength int
+	Pattern   *regexp.Regexp // anchored; checked before Format
+	Format    func(string) error
+	FamilyMax int
+}
+
+func strP(name string) Param    { return Param{Name: name, Type: TypeString} }
+func intP(name string) Param    { return Param{Name: name, Type: TypeInteger} }
+func boolP(name string) Param   { return Param{Name: name, Type: TypeBoolean} }
+func numberP(name string) Param { return Param{Name: name, Type: TypeNumber} }
+
+func (p Param) opt() Param { p.Optional = true; return p }
+
+func (p Param) atLeast(min float64) Param { p.Minimum = &min; return p }
+
+func (p Param) between(min, max float64) Param {
+	p.Minimum, p.Maximum = &min, &max
+	return p
+}
+
+func (p Param) oneOf(values ...string) Param { p.Enum = values; return p }
+
+func (p Param) format(f func(string) error) Param { p.Format = f; return p }
+
+func (p Param) maxLen(n int) Param { p.MaxLength = n; return p }
+
+// matching anchors re the way PVE does (^(?:re)$).
+func (p Param) matching(re string) Param {
+	p.Pattern = regexp.MustCompile(`^(?:` + re + `)$`)
+	return p
+}
+
+// family turns p into a per-key family "prefix[n]" with indexes 0..max.
+func (p Param) family(max int) Param {
+	p.Name += "[n]"
+	p.FamilyMax = max
+	return p
+}
+
+// IsFamily reports whether p stands for keys like net0..netN.
+func (p Param) IsFamily() bool { return strings.HasSuffix(p.Name, "[n]") }
+
+// keys lists the concrete request keys p accepts.
+func (p Param) keys() []string {
+	if !p.IsFamily() {
+		return []string{p.Name}
+	}
+	prefix := strings.TrimSuffix(p.Name, "[n]")
+	out := make([]string, 0, p.FamilyMax+1)
+	for i := 0; i <= p.FamilyMax; i++ {
+		out = append(out, prefix+strconv.Itoa(i))
+	}
+	return out
+}
+
+// paramSet indexes a route's declarations by concrete key.
+type paramSet struct {
+	list  []Param
+	byKey map[string]*Param
+}
+
+func newParamSet(params []Param) paramSet {
+	ps := paramSet{list: params, byKey: map[string]*Param{}}
+	for i := range ps.list {
+		for _, k := range ps.list[i].keys() {
+			ps.byKey[k] = &ps.list[i]
+		}
+	}
+	return ps
+}
+
+var (
+	integerRe = regexp.MustCompile(`^[+-]?\d+$`)
+	numberRe  = regexp.MustCompile(`^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$`)
+)
+
+// validate checks raw string values against the declarations and returns
+// PVE's per-parameter messages (empty when everything is fine).
+func (ps paramSet) validate(values map[string]string) map[string]string {
+	errs := map[string]string{}
+	for key, value := range values {
+		p, ok := ps.byKey[key]
+		if !ok {
+			errs[key] = "property is not defined in schema and the schema does not allow additional properties"
+			continue
+		}
+		if msg := p.check(key, value); msg != "" {
+			errs[key] = msg
+		}
+	}
+	for _, p := range ps.list {
+		if p.Optional || p.IsFamily() {
+			continue
+		}
+		if _, ok := values[p.Name]; !ok {
+			errs[p.Name] = "property is missing and it is not optional"
+		}
+	}
+	return errs
+}
+
+// check validates one value; the messages follow PVE::JSONSchema.
+func (p *Param) check(key, value string) string {
+	switch p.Type {
+	case TypeBoolean:
+		if value != "1" && value != "0" && value != "" {
+			return fmt.Sprintf("type check ('boolean') failed - got '%s'", value)
+		}
+		return ""
+	case TypeInteger:
+		if !integerRe.MatchString(value) {
+			return fmt.Sprintf("type check ('integer') failed - got '%s'", value)
+		}
+		return p.checkRange(value)
+	case TypeNumber:
+		if !numberRe.MatchString(value) {
+			return fmt.Sprintf("type check ('number') failed - got '%s'", value)
+		}
+		return p.checkRange(value)
+	}
+	if p.MaxLength > 0 && len(value) > p.MaxLength {
+		return fmt.Sprintf("value may only be %d characters long", p.MaxLength)
+	}
+	if len(p.Enum) > 0 && !contains(p.Enum, value) {
+		return fmt.Sprintf("value '%s' does not have a value in the enumeration '%s'", value, strings.Join(p.Enum, ", "))
+	}
+	if p.Pattern != nil && !p.Pattern.MatchString(value) {
+		return "value does not match the regex pattern"
+	}
+	if p.Format != nil {
+		if err := p.Format(value); err != nil {
+			if pe, ok := err.(propErrors); ok {
+				return "invalid format - " + pe.prefixed(key)
+			}
+			return "invalid format - " + err.Error()
+		}
+	}
+	return ""
+}
+
+func (p *Param) checkRange(value string) string {
+	v, err := strconv.ParseFloat(value, 64)
+	if err != nil {
+		return fmt.Sprintf("type check ('%s') failed - got '%s'", p.Type, value)
+	}
+	if p.Minimum != nil && v < *p.Minimum {
+		return "value must have a minimum value of " + fmtNum(*p.Minimum)
+	}
+	if p.Maximum != nil && v > *p.Maximum {
+		return "value must have a maximum value of " + fmtNum(*p.Maximum)
+	}
+	return ""
+}
+
+func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

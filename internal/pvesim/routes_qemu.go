@@ -1,0 +1,266 @@
+package pvesim
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+func qemuRoutes() []route {
+	return []route{
+		{
+			method: "GET", path: "/nodes/{node}/qemu", proxyNode: true,
+			params: []Param{nodeParam, boolP("full").opt()},
+			handle: (*Cluster).listVMs,
+		},
+		{
+			method: "POST", path: "/nodes/{node}/qemu", proxyNode: true,
+			params: withParams(qemuConfigParams, nodeParam, vmidParam,
+				boolP("start").opt(),
+				strP("storage").opt().format(fmtStorageID),
+				strP("pool").opt(),
+			),
+			handle: (*Cluster).createVM,
+		},
+		{
+			method: "DELETE", path: "/nodes/{node}/qemu/{vmid}", proxyNode: true,
+			params: []Param{nodeParam, vmidParam,
+				boolP("purge").opt(),
+				boolP("destroy-unreferenced-disks").opt(),
+				boolP("skiplock").opt(),
+			},
+			handle: (*Cluster).destroyVM,
+		},
+	}
+}
+
+func (c *Cluster) listVMs(req *request) (any, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := []map[string]any{}
+	for _, id := range c.sortedVMIDs() {
+		if vm := c.vms[id]; vm.node == req.node {
+			out = append(out, c.vmStatus(vm, req.flag("full")))
+		}
+	}
+	return out, nil
+}
+
+// vmStatus is the per-guest status PVE's vmstatus reports.
+func (c *Cluster) vmStatus(vm *vmState, full bool) map[string]any {
+	s := vm.usage()
+	s["cpus"] = vm.cpus()
+	if vm.template() {
+		s["template"] = 1
+	}
+	if vm.running {
+		s["pid"] = vm.pid
+	}
+	if full {
+		s["qmpstatus"] = vm.status()
+	}
+	return s
+}
+
+// skiplockAllowed mirrors PVE: only root@pam itself may skip locks.
+func skiplockAllowed(req *request) *apiError {
+	if req.flag("skiplock") && req.user != "root@pam" {
+		return paramErr("skiplock", "Only root may use this option.")
+	}
+	return nil
+}
+
+// createVM is POST /nodes/{node}/qemu: synchronous checks, a config with
+// lock "create", then a qmcreate task that allocates disks and writes the
+// final config.
+func (c *Cluster) createVM(req *request) (any, error) {
+	vmid := int(req.num("vmid", 0))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	if pool := req.str("pool"); pool != "" {
+		return nil, failf("pool '%s' does not exist", pool)
+	}
+	if st := req.str("storage"); st != "" {
+		if _, ok := c.storage(st); !ok {
+			return nil, failf("storage '%s' does not exist", st)
+		}
+	}
+	settings := map[string]string{}
+	for k, v := range req.params {
+		if _, isSetting := qemuConfigParamSet.byKey[k]; isSetting {
+			settings[k] = v
+		}
+	}
+	for _, k := range sortedKeys(settings) {
+		if isDiskKey(k) {
+			if err := c.checkDriveStorage(k, settings[k]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := normalizeSettings(settings); err != nil {
+		return nil, err
+	}
+	if other := c.vms[vmid]; other != nil {
+		return nil, failf("unable to create VM %d - VM %d already exists on node '%s'", vmid, vmid, other.node)
+	}
+
+	vm := newVMState(vmid, req.node)
+	vm.conf["lock"] = "create"
+	c.vms[vmid] = vm
+	start := req.flag("start")
+	upid := c.startTask(req.node, "qmcreate", vmidStr(vmid), req.user, func() error {
+		if c.vms[vmid] != vm {
+			return fmt.Errorf("VM %d was removed during creation", vmid)
+		}
+		if err := c.finishCreate(vm, settings); err != nil {
+			c.freeVolumes(vmid)
+			delete(c.vms, vmid)
+			return fmt.Errorf("unable to create VM %d - %s", vmid, err.Error())
+		}
+		if start {
+			vm.start(c)
+		}
+		return nil
+	})
+	return upid, nil
+}
+
+// finishCreate is the qmcreate worker: allocate disks, add the generated
+// settings PVE adds, and drop the create lock.
+func (c *Cluster) finishCreate(vm *vmState, settings map[string]string) error {
+	conf := map[string]string{}
+	for _, k := range sortedKeys(settings) {
+		v := settings[k]
+		if isDiskKey(k) {
+			var err error
+			if v, err = c.materializeDrive(vm, k, v); err != nil {
+				return err
+			}
+		}
+		conf[k] = v
+	}
+	if conf["smbios1"] == "" {
+		conf["smbios1"] = "uuid=" + randomUUID()
+	}
+	if g := conf["vmgenid"]; g == "" || g == "1" {
+		conf["vmgenid"] = randomUUID()
+	} else if g == "0" {
+		delete(conf, "vmgenid")
+	}
+	conf["meta"] = fmt.Sprintf("creation-qemu=9.2.0,ctime=%d", time.Now().Unix())
+	if _, ok := conf["boot"]; !ok {
+		if order := defaultBootOrder(conf); order != "" {
+			conf["boot"] = "order=" + order
+		}
+	}
+	vm.conf = conf
+	return nil
+}
+
+// defaultBootOrder is PVE's default: first disk, first CD-ROM, first NIC.
+func defaultBootOrder(conf map[string]string) string {
+	var order []string
+	var disk, cdrom string
+	for _, k := range diskKeysInOrder(conf) {
+		d, err := driveFormats[busOf(k)].parse(conf[k])
+		if err != nil || strings.Contains(d["file"], "cloudinit") {
+			continue
+		}
+		if d["media"] == "cdrom" {
+			if cdrom == "" {
+				cdrom = k
+			}
+		} else if disk == "" {
+			disk = k
+		}
+	}
+	for _, k := range []string{disk, cdrom} {
+		if k != "" {
+			order = append(order, k)
+		}
+	}
+	for i := 0; i <= 31; i++ {
+		if k := fmt.Sprintf("net%d", i); conf[k] != "" {
+			order = append(order, k)
+			break
+		}
+	}
+	return strings.Join(order, ";")
+}
+
+// normalizeSettings rewrites values the way PVE stores them: MACs added,
+// tags deduplicated and sorted, ssh keys re-escaped, passwords hashed.
+func normalizeSettings(settings map[string]string) *apiError {
+	errs := map[string]string{}
+	for k, v := range settings {
+		switch {
+		case isFamilyKey(k, "net"):
+			nv, err := withMAC(v)
+			if err != nil {
+				errs[k] = err.Error()
+				continue
+			}
+			settings[k] = nv
+		case k == "tags":
+			settings[k] = normalizeTags(v)
+		case k == "sshkeys":
+			settings[k] = reescape(v)
+		case k == "cipassword":
+			settings[k] = hashPassword(v)
+		}
+	}
+	if len(errs) > 0 {
+		return paramError(errs)
+	}
+	return nil
+}
+
+// isFamilyKey reports whether k is prefix followed by digits only.
+func isFamilyKey(k, prefix string) bool {
+	rest := strings.TrimPrefix(k, prefix)
+	if rest == "" || rest == k {
+		return false
+	}
+	for _, r := range rest {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// destroyVM is DELETE /nodes/{node}/qemu/{vmid}.
+func (c *Cluster) destroyVM(req *request) (any, error) {
+	if err := skiplockAllowed(req); err != nil {
+		return nil, err
+	}
+	vmid := int(req.num("vmid", 0))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	vm, aerr := c.vmOn(req.node, vmid)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if vm.conf["protection"] == "1" {
+		return nil, failf("can't remove VM %d - protection mode enabled", vmid)
+	}
+	if vm.running {
+		return nil, failf("VM %d is running - destroy failed", vmid)
+	}
+	if aerr := vm.checkLock(req.flag("skiplock")); aerr != nil {
+		return nil, aerr
+	}
+	vm.conf["lock"] = "destroyed"
+	upid := c.startTask(req.node, "qmdestroy", vmidStr(vmid), req.user, func() error {
+		if c.vms[vmid] != vm {
+			return errors.New("Configuration file 'nodes/" + req.node + "/qemu-server/" + vmidStr(vmid) + ".conf' does not exist")
+		}
+		c.freeVolumes(vmid)
+		delete(c.vms, vmid)
+		return nil
+	})
+	return upid, nil
+}
