@@ -1,0 +1,232 @@
+package dcrouter
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Version is GET /version.
+type Version struct {
+	Version string
+	Release string
+	RepoID  string
+}
+
+// ClusterStatusItem is one entry of GET /cluster/status: the cluster itself
+// (Type "cluster": Nodes, Quorate) or a node (Type "node": NodeID, IP, Online).
+type ClusterStatusItem struct {
+	Type    string
+	Name    string
+	ID      string
+	IP      string
+	Online  bool
+	Quorate bool
+	Nodes   int
+	NodeID  int
+}
+
+// Resource is one entry of GET /cluster/resources (guests, nodes, storages).
+type Resource struct {
+	ID       string // "qemu/100", "node/pve1", "storage/pve1/local-lvm"
+	Type     string // "qemu", "lxc", "node", "storage", ...
+	Node     string
+	Name     string
+	Status   string
+	Tags     string // PVE's raw tag string; see TagList
+	Lock     string
+	Storage  string
+	VMID     int
+	Template bool
+	MaxCPU   float64
+	CPU      float64
+	MaxMem   int64
+	Mem      int64
+	MaxDisk  int64
+	Disk     int64
+}
+
+// TagList splits Tags; PVE writes ';' but also accepts ',' and ' '.
+func (r Resource) TagList() []string {
+	return splitTags(r.Tags)
+}
+
+func splitTags(s string) []string {
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' || r == ' ' })
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}
+
+// Node is one entry of GET /nodes.
+type Node struct {
+	Node   string
+	Status string // "online", "offline", "unknown"
+	MaxCPU int
+	CPU    float64
+	MaxMem int64
+	Mem    int64
+}
+
+// NodeStatus is the part of GET /nodes/{node}/status moxxie needs.
+type NodeStatus struct {
+	CPUs       int
+	MemTotal   int64
+	MemUsed    int64
+	PVEVersion string
+}
+
+// Version returns the PVE version of the DC's API endpoint.
+func (c *Client) Version(ctx context.Context) (Version, error) {
+	var v struct {
+		Version flexString `json:"version"`
+		Release flexString `json:"release"`
+		RepoID  flexString `json:"repoid"`
+	}
+	if err := c.Get(ctx, "/version", nil, &v); err != nil {
+		return Version{}, err
+	}
+	return Version{Version: string(v.Version), Release: string(v.Release), RepoID: string(v.RepoID)}, nil
+}
+
+// ClusterStatus returns GET /cluster/status.
+func (c *Client) ClusterStatus(ctx context.Context) ([]ClusterStatusItem, error) {
+	var items []struct {
+		Type    flexString `json:"type"`
+		Name    flexString `json:"name"`
+		ID      flexString `json:"id"`
+		IP      flexString `json:"ip"`
+		Online  flexBool   `json:"online"`
+		Quorate flexBool   `json:"quorate"`
+		Nodes   flexInt    `json:"nodes"`
+		NodeID  flexInt    `json:"nodeid"`
+	}
+	if err := c.Get(ctx, "/cluster/status", nil, &items); err != nil {
+		return nil, err
+	}
+	out := make([]ClusterStatusItem, len(items))
+	for i, it := range items {
+		out[i] = ClusterStatusItem{
+			Type: string(it.Type), Name: string(it.Name), ID: string(it.ID), IP: string(it.IP),
+			Online: bool(it.Online), Quorate: bool(it.Quorate), Nodes: int(it.Nodes), NodeID: int(it.NodeID),
+		}
+	}
+	return out, nil
+}
+
+// ClusterResources returns GET /cluster/resources, optionally filtered by
+// typ ("vm", "node", "storage", "sdn"; "" for everything). One call lists
+// every guest of the DC, which is how moxxie finds VMs wherever they run.
+func (c *Client) ClusterResources(ctx context.Context, typ string) ([]Resource, error) {
+	var query map[string]any
+	switch typ {
+	case "":
+	case "vm", "node", "storage", "sdn":
+		query = map[string]any{"type": typ}
+	default:
+		return nil, fmt.Errorf("%s: cluster resources: unknown type %q (want vm, node, storage or sdn)", c.dc, typ)
+	}
+	var items []struct {
+		ID       flexString `json:"id"`
+		Type     flexString `json:"type"`
+		Node     flexString `json:"node"`
+		Name     flexString `json:"name"`
+		Status   flexString `json:"status"`
+		Tags     flexString `json:"tags"`
+		Lock     flexString `json:"lock"`
+		Storage  flexString `json:"storage"`
+		VMID     flexInt    `json:"vmid"`
+		Template flexBool   `json:"template"`
+		MaxCPU   flexFloat  `json:"maxcpu"`
+		CPU      flexFloat  `json:"cpu"`
+		MaxMem   flexInt    `json:"maxmem"`
+		Mem      flexInt    `json:"mem"`
+		MaxDisk  flexInt    `json:"maxdisk"`
+		Disk     flexInt    `json:"disk"`
+	}
+	if err := c.Get(ctx, "/cluster/resources", query, &items); err != nil {
+		return nil, err
+	}
+	out := make([]Resource, len(items))
+	for i, it := range items {
+		out[i] = Resource{
+			ID: string(it.ID), Type: string(it.Type), Node: string(it.Node), Name: string(it.Name),
+			Status: string(it.Status), Tags: string(it.Tags), Lock: string(it.Lock), Storage: string(it.Storage),
+			VMID: int(it.VMID), Template: bool(it.Template), MaxCPU: float64(it.MaxCPU), CPU: float64(it.CPU),
+			MaxMem: int64(it.MaxMem), Mem: int64(it.Mem), MaxDisk: int64(it.MaxDisk), Disk: int64(it.Disk),
+		}
+	}
+	return out, nil
+}
+
+// NextID returns GET /cluster/nextid (PVE sends it as a JSON string). It is
+// racy across clients: a create with the id may still fail "already exists".
+func (c *Client) NextID(ctx context.Context) (int, error) {
+	var id flexInt
+	if err := c.Get(ctx, "/cluster/nextid", nil, &id); err != nil {
+		return 0, err
+	}
+	if id < minVMID {
+		return 0, fmt.Errorf("%s: GET /cluster/nextid: implausible VMID %d", c.dc, id)
+	}
+	return int(id), nil
+}
+
+// Nodes returns GET /nodes.
+func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
+	var items []struct {
+		Node   flexString `json:"node"`
+		Status flexString `json:"status"`
+		MaxCPU flexInt    `json:"maxcpu"`
+		CPU    flexFloat  `json:"cpu"`
+		MaxMem flexInt    `json:"maxmem"`
+		Mem    flexInt    `json:"mem"`
+	}
+	if err := c.Get(ctx, "/nodes", nil, &items); err != nil {
+		return nil, err
+	}
+	out := make([]Node, len(items))
+	for i, it := range items {
+		out[i] = Node{
+			Node: string(it.Node), Status: string(it.Status), MaxCPU: int(it.MaxCPU),
+			CPU: float64(it.CPU), MaxMem: int64(it.MaxMem), Mem: int64(it.Mem),
+		}
+	}
+	return out, nil
+}
+
+// NodeStatus returns the CPU, memory and version part of GET /nodes/{node}/status.
+func (c *Client) NodeStatus(ctx context.Context, node string) (NodeStatus, error) {
+	if err := checkNode(node); err != nil {
+		return NodeStatus{}, fmt.Errorf("%s: %w", c.dc, err)
+	}
+	var st struct {
+		CPUInfo struct {
+			CPUs flexInt `json:"cpus"`
+		} `json:"cpuinfo"`
+		Memory struct {
+			Total flexInt `json:"total"`
+			Used  flexInt `json:"used"`
+		} `json:"memory"`
+		PVEVersion flexString `json:"pveversion"`
+	}
+	if err := c.Get(ctx, "/nodes/"+pathSegment(node)+"/status", nil, &st); err != nil {
+		return NodeStatus{}, err
+	}
+	return NodeStatus{
+		CPUs: int(st.CPUInfo.CPUs), MemTotal: int64(st.Memory.Total),
+		MemUsed: int64(st.Memory.Used), PVEVersion: string(st.PVEVersion),
+	}, nil
+}
+
+// checkNode rejects names that cannot be a PVE node, before any request.
+func checkNode(node string) error {
+	if node == "" {
+		return fmt.Errorf("node name is empty")
+	}
+	if strings.ContainsAny(node, "/?#% \t\r\n") {
+		return fmt.Errorf("invalid node name %q", node)
+	}
+	return nil
+}
