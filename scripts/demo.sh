@@ -49,6 +49,7 @@ cp "$root"/examples/quickstart/*.tf "$work/quickstart/"
 export TF_CLI_CONFIG_FILE="$work/terraformrc"
 export TF_IN_AUTOMATION=1
 export CHECKPOINT_DISABLE=1
+[ -t 1 ] || export TF_CLI_ARGS="-no-color"
 export MOXXIE_DC1_API_TOKEN="$token_id=$token_secret"
 export MOXXIE_DC2_API_TOKEN="$token_id=$token_secret"
 tfvars=(-var "dc1_url=https://$dc1_addr" -var "dc2_url=https://$dc2_addr"

@@ -148,7 +148,10 @@ func appendFieldErrors(diags *diag.Diagnostics, errs []datacenter.FieldError, sk
 		if skip != nil && skip(e) {
 			continue
 		}
-		diags.AddAttributeError(fieldPath(e.DC, e.Field), e.Summary, e.Detail)
+		// Terraform cannot underline a position inside the datacenters expression, so the detail
+		// names the attribute too.
+		p := fieldPath(e.DC, e.Field)
+		diags.AddAttributeError(p, e.Summary, p.String()+": "+e.Detail)
 	}
 }
 
