@@ -17,6 +17,7 @@ type Spec struct {
 	Started     bool
 	Tags        []string
 	Description string
+	NICs        []NIC
 }
 
 // VM is what a datacenter holds.
@@ -33,6 +34,7 @@ type VM struct {
 	Lock        string
 	Tags        []string // the user's tags, sorted, identity tag removed
 	Description string
+	NICs        []NIC
 }
 
 // Location is where a VM is in one datacenter.
@@ -47,6 +49,11 @@ type Location struct {
 func fromConfig(dc, node string, vmid int, cfg dcrouter.VMConfig) (VM, error) {
 	v := VM{DC: dc, Node: node, VMID: vmid, Name: cfg["name"], Description: cfg["description"], Lock: cfg["lock"]}
 	v.ID, v.Tags = SplitTags(ParseTags(cfg["tags"]))
+	nics, err := nicsFromConfig(cfg)
+	if err != nil {
+		return v, fmt.Errorf("VM %d: %w", vmid, err)
+	}
+	v.NICs = nics
 	v.Cores = 1
 	if s := cfg["cores"]; s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -92,6 +99,12 @@ func createParams(id string, vmid int, s Spec) map[string]any {
 	if s.Description != "" {
 		p["description"] = s.Description
 	}
+	for i, n := range s.NICs {
+		p["net"+strconv.Itoa(i)] = n.netValue()
+		if ipc := n.ipconfigValue(); ipc != "" {
+			p["ipconfig"+strconv.Itoa(i)] = ipc
+		}
+	}
 	return p
 }
 
@@ -118,6 +131,7 @@ func updateParams(id string, old VM, s Spec) map[string]any {
 			p["description"] = s.Description
 		}
 	}
+	del = append(del, nicUpdates(p, old.NICs, s.NICs)...)
 	if len(del) > 0 {
 		p["delete"] = strings.Join(del, ",")
 	}
@@ -125,4 +139,36 @@ func updateParams(id string, old VM, s Spec) map[string]any {
 		return nil
 	}
 	return p
+}
+
+// nicUpdates writes changed NICs into p and returns the keys to delete. A NIC keeps its MAC unless
+// the spec names one: PVE would otherwise generate a new one on every write.
+func nicUpdates(p map[string]any, old, want []NIC) []string {
+	var del []string
+	for i, n := range want {
+		key := strconv.Itoa(i)
+		var cur NIC
+		if i < len(old) {
+			cur = old[i]
+			if n.MAC == "" {
+				n.MAC = cur.MAC
+			}
+		}
+		if i >= len(old) || n.netValue() != cur.netValue() {
+			p["net"+key] = n.netValue()
+		}
+		switch ipc := n.ipconfigValue(); {
+		case ipc == "" && cur.ipconfigValue() != "":
+			del = append(del, "ipconfig"+key)
+		case ipc != "" && ipc != cur.ipconfigValue():
+			p["ipconfig"+key] = ipc
+		}
+	}
+	for i := len(want); i < len(old); i++ {
+		del = append(del, "net"+strconv.Itoa(i))
+		if old[i].ipconfigValue() != "" {
+			del = append(del, "ipconfig"+strconv.Itoa(i))
+		}
+	}
+	return del
 }

@@ -1,0 +1,58 @@
+package vm
+
+import (
+	"net/netip"
+	"reflect"
+	"testing"
+)
+
+func TestNICRoundTrip(t *testing.T) {
+	cases := []struct {
+		name     string
+		net, ipc string
+		want     NIC
+	}{
+		{"vnet with cloud-init address", "virtio=BC:24:11:AA:BB:CC,bridge=mxv100", "ip=172.16.0.2/24,gw=172.16.0.1",
+			NIC{Model: "virtio", MAC: "BC:24:11:AA:BB:CC", Bridge: "mxv100", IP: netip.MustParsePrefix("172.16.0.2/24"), Gateway: netip.MustParseAddr("172.16.0.1")}},
+		{"plain bridge with tag, lower-case MAC", "e1000=bc:24:11:00:00:01,bridge=vmbr0,tag=42,firewall=1", "",
+			NIC{Model: "e1000", MAC: "BC:24:11:00:00:01", Bridge: "vmbr0", VLAN: 42}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseNIC(tc.net, tc.ipc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("parseNIC = %+v, want %+v", got, tc.want)
+			}
+			again, err := parseNIC(got.netValue(), got.ipconfigValue())
+			if err != nil || !reflect.DeepEqual(again, got) {
+				t.Fatalf("render and parse changed the NIC: %+v (%v)", again, err)
+			}
+		})
+	}
+	if _, err := parseNIC("virtio,bridge=vmbr0,tag=x", ""); err == nil {
+		t.Fatal("a non-numeric tag must be an error")
+	}
+}
+
+func TestUpdateParamsKeepsMACAndDeletesRemovedNICs(t *testing.T) {
+	old := VM{ID: "0123456789abcdef", Name: "a", Cores: 1, MemoryMB: 512, NICs: []NIC{
+		{Model: "virtio", MAC: "BC:24:11:00:00:01", Bridge: "mxv100", IP: netip.MustParsePrefix("10.0.0.2/24"), Gateway: netip.MustParseAddr("10.0.0.1")},
+		{Model: "virtio", MAC: "BC:24:11:00:00:02", Bridge: "vmbr0", VLAN: 7},
+	}}
+	spec := Spec{Name: "a", Cores: 1, MemoryMB: 512, NICs: []NIC{
+		{Model: "virtio", Bridge: "mxv101", IP: netip.MustParsePrefix("10.0.1.2/24"), Gateway: netip.MustParseAddr("10.0.1.1")},
+	}}
+	p := updateParams(old.ID, old, spec)
+	if p["net0"] != "virtio=BC:24:11:00:00:01,bridge=mxv101" {
+		t.Fatalf("net0 = %v: the MAC must be kept when moving the NIC", p["net0"])
+	}
+	if p["ipconfig0"] != "ip=10.0.1.2/24,gw=10.0.1.1" || p["delete"] != "net1" {
+		t.Fatalf("params = %v", p)
+	}
+	if q := updateParams(old.ID, old, Spec{Name: "a", Cores: 1, MemoryMB: 512, NICs: []NIC{{Model: "virtio", Bridge: "mxv100", IP: old.NICs[0].IP, Gateway: old.NICs[0].Gateway}, {Model: "virtio", Bridge: "vmbr0", VLAN: 7}}}); q != nil {
+		t.Fatalf("an unchanged VM must need no update, got %v", q)
+	}
+}
