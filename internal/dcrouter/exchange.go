@@ -126,6 +126,11 @@ func rawText(raw json.RawMessage) string {
 func errorMessage(status int, reason, message string) string {
 	switch {
 	case reason != "" && reason != http.StatusText(status):
+		// The status line holds only the first line; a body message that
+		// continues it (e.g. parameter errors inside SDN writes) says more.
+		if rest, ok := strings.CutPrefix(message, reason); ok && strings.TrimSpace(rest) != "" {
+			return joinLines(message)
+		}
 		return reason
 	case message != "":
 		return message
@@ -134,4 +139,15 @@ func errorMessage(status int, reason, message string) string {
 	default:
 		return http.StatusText(status)
 	}
+}
+
+// joinLines puts a multi-line PVE message on one line.
+func joinLines(s string) string {
+	var parts []string
+	for _, line := range strings.Split(s, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, " ")
 }

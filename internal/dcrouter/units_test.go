@@ -61,6 +61,11 @@ func TestErrorMessageChoice(t *testing.T) {
 		{503, "Service Unavailable", "", "Service Unavailable"},  // no body message
 		{502, "", "", "Bad Gateway"},                             // nothing at all
 		{400, "Parameter verification failed.", "", "Parameter verification failed."},
+		// PVE's status line is the first line only; the body carries the detail.
+		{500, "delete sdn vnet object failed: 400 Parameter verification failed.",
+			"delete sdn vnet object failed: 400 Parameter verification failed.\nvnet: Can't delete vnet if subnets exists",
+			"delete sdn vnet object failed: 400 Parameter verification failed. vnet: Can't delete vnet if subnets exists"},
+		{500, "VM 100 is locked (clone)", "something else entirely", "VM 100 is locked (clone)"},
 	}
 	for _, tt := range tests {
 		if got := errorMessage(tt.status, tt.reason, tt.message); got != tt.want {

@@ -25,6 +25,7 @@ type Cluster struct {
 	lastPID     int
 	boot        time.Time
 	fingerprint string // of the serving certificate, shown by GET /nodes
+	sdn         sdnState
 }
 
 type nodeState struct {
@@ -46,6 +47,7 @@ func New(cfg Config) *Cluster {
 		quit:    make(chan struct{}),
 		lastPID: 0x1000,
 		boot:    time.Now().Add(-time.Hour),
+		sdn:     newSDNState(),
 	}
 	_, _ = rand.Read(c.secret)
 	for i, n := range cfg.Nodes {
@@ -77,6 +79,7 @@ func allRoutes() []route {
 		qemuConfigRoutes(),
 		qemuStatusRoutes(),
 		taskRoutes(),
+		sdnRoutes(),
 	} {
 		rs = append(rs, group...)
 	}

@@ -1,6 +1,9 @@
 package pvesim
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // DefaultTaskDuration is a small task runtime for demos; Config's zero
 // TaskDuration means tasks finish at once (still asynchronously).
@@ -14,6 +17,7 @@ type Config struct {
 	Tokens       map[string]string // "root@pam!moxxie" -> "SECRET"
 	Users        map[string]string // "root@pam" -> "password"
 	TaskDuration time.Duration     // how long every task runs; 0 = finish at once
+	Bridges      []string          // bridges every node has; default vmbr0..vmbr9
 }
 
 // NodeConfig describes one cluster node.
@@ -75,6 +79,13 @@ func (cfg Config) withDefaults() Config {
 		storages[i] = s
 	}
 	cfg.Storages = storages
+	if len(cfg.Bridges) == 0 {
+		for i := 0; i < 10; i++ {
+			cfg.Bridges = append(cfg.Bridges, "vmbr"+strconv.Itoa(i))
+		}
+	} else {
+		cfg.Bridges = append([]string(nil), cfg.Bridges...)
+	}
 	cfg.Tokens = copyMap(cfg.Tokens)
 	cfg.Users = copyMap(cfg.Users)
 	return cfg

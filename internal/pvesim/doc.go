@@ -11,6 +11,12 @@
 //	defer srv.Close()
 //	// point a client at srv.URL + "/api2/json", pin srv.Fingerprint
 //	vms := c.VMs() // inspect state; AddVM/UpdateVM/RemoveVM change it out of band
+//	sdn := c.SDN() // applied and pending SDN zones, vnets, subnets; lock state
+//
+// SDN follows pve-network: writes edit the pending configuration, PUT
+// /cluster/sdn applies it (a reloadnetworkall task), the global lock of PVE
+// 8.4+ guards every write once taken, and a VM NIC may name an applied vnet
+// as its bridge (node bridges are Config.Bridges, default vmbr0..vmbr9).
 //
 // Extending: each concern declares its routes in a func returning []route
 // (method, path pattern, parameters as the official schema names them,

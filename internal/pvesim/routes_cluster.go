@@ -86,12 +86,7 @@ func (c *Cluster) clusterResources(req *request) (any, error) {
 		}
 	}
 	if typ == "" || typ == "sdn" {
-		for _, n := range c.nodes {
-			out = append(out, map[string]any{
-				"id": "sdn/" + n.Name + "/localnetwork", "type": "sdn", "sdn": "localnetwork",
-				"node": n.Name, "status": "ok",
-			})
-		}
+		out = append(out, c.sdnZoneResources()...)
 	}
 	return out, nil
 }

@@ -108,6 +108,9 @@ func (c *Cluster) startVM(req *request) (any, error) {
 		if vm.running {
 			return fmt.Errorf("VM %d already running", vm.vmid)
 		}
+		if err := c.checkNICBridges(vm.effective()); err != nil {
+			return err
+		}
 		vm.start(c)
 		return nil
 	})
