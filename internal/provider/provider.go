@@ -12,6 +12,7 @@ import (
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/datacenter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
+	"github.com/moxxie/terraform-provider-moxxie/internal/network"
 	"github.com/moxxie/terraform-provider-moxxie/internal/vm"
 )
 
@@ -43,6 +44,7 @@ func (p *moxxieProvider) Metadata(_ context.Context, _ provider.MetadataRequest,
 func (p *moxxieProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newVMResource,
+		newNetworkAllocationResource,
 	}
 }
 
@@ -94,7 +96,7 @@ func (p *moxxieProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		resp.Diagnostics.AddError("Cannot set up datacenter clients", err.Error())
 		return
 	}
-	data := &providerData{dcs: set, router: router, vms: vm.NewManager()}
+	data := &providerData{dcs: set, router: router, vms: vm.NewManager(), addrs: network.NewAddresses()}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

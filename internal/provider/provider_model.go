@@ -11,6 +11,7 @@ import (
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/datacenter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
+	"github.com/moxxie/terraform-provider-moxxie/internal/network"
 	"github.com/moxxie/terraform-provider-moxxie/internal/vm"
 )
 
@@ -54,6 +55,7 @@ type providerData struct {
 	dcs    datacenter.Set
 	router *dcrouter.Router
 	vms    *vm.Manager
+	addrs  *network.Addresses
 }
 
 // inputs converts the provider block into the datacenter package's plain inputs, recording which

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"regexp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -126,4 +127,15 @@ func effectiveConfig(v pvesim.VM) map[string]string {
 		delete(cfg, k)
 	}
 	return cfg
+}
+
+// configMatches checks one config value against a regular expression.
+func configMatches(key, pattern string) func(map[string]string) error {
+	re := regexp.MustCompile(pattern)
+	return func(cfg map[string]string) error {
+		if !re.MatchString(cfg[key]) {
+			return fmt.Errorf("config %s = %q does not match %s", key, cfg[key], pattern)
+		}
+		return nil
+	}
 }

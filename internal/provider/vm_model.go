@@ -23,6 +23,7 @@ type vmModel struct {
 	Status      types.String `tfsdk:"status"`
 	PrimaryDC   types.String `tfsdk:"primary_dc"`
 	CurrentDC   types.String `tfsdk:"current_dc"`
+	NICs        types.List   `tfsdk:"network_interface"`
 }
 
 // spec is what the configuration asks of the VM.
@@ -42,6 +43,15 @@ func (m vmModel) spec(ctx context.Context) (vm.Spec, diag.Diagnostics) {
 	return s, diags
 }
 
+func (m vmModel) nics(ctx context.Context) ([]nicModel, diag.Diagnostics) {
+	var nics []nicModel
+	if m.NICs.IsNull() || m.NICs.IsUnknown() {
+		return nil, nil
+	}
+	diags := m.NICs.ElementsAs(ctx, &nics, false)
+	return nics, diags
+}
+
 // setObserved copies what the datacenter holds into the model.
 func (m *vmModel) setObserved(ctx context.Context, v vm.VM) diag.Diagnostics {
 	m.Name = types.StringValue(v.Name)
@@ -59,5 +69,8 @@ func (m *vmModel) setObserved(ctx context.Context, v vm.VM) diag.Diagnostics {
 	}
 	set, diags := types.SetValueFrom(ctx, types.StringType, tags)
 	m.Tags = set
+	nics, d := nicsObserved(ctx, v.NICs, m.NICs)
+	diags.Append(d...)
+	m.NICs = nics
 	return diags
 }

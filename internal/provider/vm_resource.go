@@ -28,9 +28,10 @@ import (
 )
 
 var (
-	_ resource.ResourceWithConfigure   = (*vmResource)(nil)
-	_ resource.ResourceWithImportState = (*vmResource)(nil)
-	_ resource.ResourceWithModifyPlan  = (*vmResource)(nil)
+	_ resource.ResourceWithConfigure      = (*vmResource)(nil)
+	_ resource.ResourceWithImportState    = (*vmResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*vmResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*vmResource)(nil)
 )
 
 // PVE's dns-name format, which the VM name must follow.
@@ -127,6 +128,7 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
+			"network_interface": nicSchema(),
 			"current_dc": schema.StringAttribute{
 				MarkdownDescription: "The datacenter the VM runs in now.",
 				Computed:            true,
@@ -138,6 +140,15 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 
 func (r *vmResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = dataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *vmResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var cfg vmModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	validateNICs(ctx, cfg, resp)
 }
 
 func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
@@ -164,12 +175,14 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	default:
 		plan.Status = types.StringValue("stopped")
 	}
+	var prior *vmModel
 	if !req.State.Raw.IsNull() {
 		var state vmModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
+		prior = &state
 		if !plan.Datacenter.IsUnknown() && plan.Datacenter.ValueString() != state.Datacenter.ValueString() {
 			resp.Diagnostics.AddAttributeError(path.Root("datacenter"), "Moving a VM between datacenters is not supported yet",
 				fmt.Sprintf("The VM lives in %s. moxxie never destroys a VM to move it; move it with a moxxie_dc_migration resource once available, or set datacenter back to %q.", state.Datacenter.ValueString(), state.Datacenter.ValueString()))
@@ -179,6 +192,7 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 				fmt.Sprintf("The VM runs on node %q. moxxie does not migrate VMs between nodes of a cluster; set node = %q or leave node out.", state.Node.ValueString(), state.Node.ValueString()))
 		}
 	}
+	planNICs(ctx, &plan, prior, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
@@ -197,6 +211,12 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	spec, diags := plan.spec(ctx)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	nics, diags := plan.nics(ctx)
+	resp.Diagnostics.Append(diags...)
+	if spec.NICs, err = r.nicSpecs(ctx, c, dc, nics, nil); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("network_interface"), "Cannot attach network", err.Error())
 		return
 	}
 	id := vm.NewID()
@@ -296,6 +316,12 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	c, err := r.data.client(cur.DC)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot update VM", err.Error())
+		return
+	}
+	nics, diags := plan.nics(ctx)
+	resp.Diagnostics.Append(diags...)
+	if spec.NICs, err = r.nicSpecs(ctx, c, cur.DC, nics, &cur); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("network_interface"), "Cannot attach network", err.Error())
 		return
 	}
 	if err := vm.Update(ctx, c, state.ID.ValueString(), cur, spec); err != nil {

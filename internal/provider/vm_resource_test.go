@@ -31,6 +31,7 @@ resource "moxxie_vm" "db" {
   name       = "db-1"
   datacenter = "DC2"
   started    = false
+  network_interface = [{ bridge = "vmbr1", vlan_id = 42, model = "e1000" }]
 }
 `, webCores, webMem, webTags, webDesc)
 	}
@@ -52,6 +53,8 @@ resource "moxxie_vm" "db" {
 					statecheck.ExpectKnownValue("moxxie_vm.db", tfjsonpath.New("status"), knownvalue.StringExact("stopped")),
 					env.expectVMIn(web, "DC1", configHas("name", "web-1", "cores", "2", "memory", "2048", "description", "frontend")),
 					env.expectVMIn("moxxie_vm.db", "DC2", configHas("name", "db-1")),
+					env.expectVMIn("moxxie_vm.db", "DC2", configMatches("net0", `^e1000=([0-9A-F]{2}:){5}[0-9A-F]{2},bridge=vmbr1,tag=42$`)),
+					statecheck.ExpectKnownValue("moxxie_vm.db", tfjsonpath.New("network_interface").AtSliceIndex(0).AtMapKey("ip"), knownvalue.Null()),
 				},
 			},
 			{

@@ -1,0 +1,259 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/moxxie/terraform-provider-moxxie/internal/datacenter"
+	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
+	"github.com/moxxie/terraform-provider-moxxie/internal/ipam"
+)
+
+// lockWait bounds how long an allocation waits for another writer's SDN lock; apply in another
+// workspace usually holds it for a second or two.
+const lockWait = 2 * time.Minute
+
+// Allocate takes the datacenter's SDN lock, computes the next free VLAN and subnet from what the
+// cluster holds, creates zone (if missing), vnet and subnet, and applies them, releasing the lock.
+func Allocate(ctx context.Context, c *dcrouter.Client, n datacenter.Network, req Request) (Allocation, error) {
+	token, err := lock(ctx, c)
+	if err != nil {
+		return Allocation{}, err
+	}
+	released := false
+	defer func() {
+		if !released {
+			// Leave no lock behind: other workspaces would wait on it.
+			_ = c.SDNUnlock(context.WithoutCancel(ctx), token)
+		}
+	}()
+
+	view, err := readSDN(ctx, c)
+	if err != nil {
+		return Allocation{}, err
+	}
+	if err := ensureZone(ctx, c, n, view, token); err != nil {
+		return Allocation{}, err
+	}
+	if v := findVnet(view.vnets, Ref{ClientID: req.ClientID, Name: req.Name}); v != nil {
+		return Allocation{}, &TakenError{DC: c.DC(), ClientID: req.ClientID, Name: req.Name, Vnet: v.Vnet}
+	}
+	got, err := n.Pool.Allocate(view.used(n), ipam.Request{VLAN: req.VLAN, PrefixLen: req.PrefixLen})
+	if err != nil {
+		return Allocation{}, err
+	}
+	a := Allocation{DC: c.DC(), Zone: Zone, Vnet: VnetName(got.VLAN), VLAN: got.VLAN, ServiceVLAN: got.ServiceVLAN,
+		CIDR: got.Subnet, Gateway: got.Gateway, ClientID: req.ClientID, Name: req.Name}
+	if err := createVnet(ctx, c, a, token); err != nil {
+		return Allocation{}, err
+	}
+	if err := createSubnet(ctx, c, a, token); err != nil {
+		return Allocation{}, err
+	}
+	if err := apply(ctx, c, token); err != nil {
+		return Allocation{}, err
+	}
+	released = true
+	return a, nil
+}
+
+// lock takes the SDN lock, waiting with jittered backoff while another writer holds it.
+func lock(ctx context.Context, c *dcrouter.Client) (string, error) {
+	deadline := time.Now().Add(lockWait)
+	wait := 50 * time.Millisecond
+	for {
+		// allow-pending: a writer that died between write and apply must not block everyone;
+		// its pending objects are applied with ours.
+		token, err := c.SDNLock(ctx, true)
+		if err == nil {
+			return token, nil
+		}
+		if !dcrouter.IsSDNLocked(err) || time.Now().After(deadline) {
+			return "", fmt.Errorf("taking the SDN lock of datacenter %s: %w", c.DC(), err)
+		}
+		t := time.NewTimer(wait + rand.N(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+		wait = min(wait*2, time.Second)
+	}
+}
+
+func apply(ctx context.Context, c *dcrouter.Client, token string) error {
+	upid, err := c.SDNApply(ctx, token, true)
+	if err != nil {
+		return fmt.Errorf("applying SDN changes in datacenter %s: %w", c.DC(), err)
+	}
+	if err := c.WaitTask(ctx, upid); err != nil {
+		return fmt.Errorf("applying SDN changes in datacenter %s: %w", c.DC(), err)
+	}
+	return nil
+}
+
+// sdnView is the datacenter's SDN config including pending changes, objects pending deletion left
+// out.
+type sdnView struct {
+	zones   []dcrouter.SDNZone
+	vnets   []dcrouter.SDNVnet
+	subnets []dcrouter.SDNSubnet
+}
+
+func readSDN(ctx context.Context, c *dcrouter.Client) (sdnView, error) {
+	var v sdnView
+	zones, err := c.SDNZones(ctx, true)
+	if err != nil {
+		return v, err
+	}
+	vnets, err := c.SDNVnets(ctx, true)
+	if err != nil {
+		return v, err
+	}
+	for _, z := range zones {
+		if z.State != "deleted" {
+			v.zones = append(v.zones, z)
+		}
+	}
+	for _, n := range vnets {
+		if n.State != "deleted" {
+			v.vnets = append(v.vnets, n)
+		}
+	}
+	// PVE lists subnets per vnet only; ask for all of them at once, bounded by the client's
+	// per-datacenter concurrency limit.
+	subs := make([][]dcrouter.SDNSubnet, len(v.vnets))
+	errs := make([]error, len(v.vnets))
+	var wg sync.WaitGroup
+	for i, n := range v.vnets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			subs[i], errs[i] = c.SDNSubnets(ctx, n.Vnet, true)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return v, err
+	}
+	for _, list := range subs {
+		for _, s := range list {
+			if s.State != "deleted" {
+				v.subnets = append(v.subnets, s)
+			}
+		}
+	}
+	return v, nil
+}
+
+// used is what this datacenter's pools cannot hand out: every subnet in the cluster, and the
+// VLAN tags of vnets that share the wire with moxxie's zone (same bridge, same outer tag).
+func (v sdnView) used(n datacenter.Network) ipam.Used {
+	var u ipam.Used
+	sameWire := map[string]bool{}
+	for _, z := range v.zones {
+		if z.Bridge != n.Bridge {
+			continue
+		}
+		switch {
+		case n.QinQ && z.Type == "qinq" && z.Tag == n.Pool.ServiceVLAN:
+			sameWire[z.Zone] = true
+		case !n.QinQ && z.Type == "vlan":
+			sameWire[z.Zone] = true
+		}
+	}
+	sameWire[Zone] = true
+	for _, vn := range v.vnets {
+		if sameWire[vn.Zone] && vn.Tag > 0 {
+			u.VLANs = append(u.VLANs, vn.Tag)
+		}
+	}
+	for _, s := range v.subnets {
+		if p, err := netip.ParsePrefix(s.CIDR); err == nil {
+			u.Subnets = append(u.Subnets, p.Masked())
+		}
+	}
+	return u
+}
+
+// ensureZone creates moxxie's zone on first use and refuses to use one that no longer matches the
+// datacenter's configuration (changing a zone's type under live vnets would cut VMs off).
+func ensureZone(ctx context.Context, c *dcrouter.Client, n datacenter.Network, v sdnView, token string) error {
+	want := dcrouter.SDNZone{Zone: Zone, Type: "vlan", Bridge: n.Bridge}
+	if n.QinQ {
+		want.Type, want.Tag, want.VLANProtocol = "qinq", n.Pool.ServiceVLAN, QinQProtocol
+	}
+	for _, z := range v.zones {
+		if z.Zone != Zone {
+			continue
+		}
+		if z.Type != want.Type || z.Bridge != want.Bridge || z.Tag != want.Tag {
+			return fmt.Errorf("SDN zone %q in datacenter %s is type %s on bridge %s (tag %d), but the provider configuration asks for type %s on bridge %s (tag %d); moxxie does not change a zone that carries networks",
+				Zone, c.DC(), z.Type, z.Bridge, z.Tag, want.Type, want.Bridge, want.Tag)
+		}
+		return nil
+	}
+	err := c.CreateSDNZone(ctx, want, token)
+	if dcrouter.IsAlreadyExists(err) {
+		return nil // a retried request that had already gone through
+	}
+	if err != nil {
+		return fmt.Errorf("creating SDN zone %q in datacenter %s: %w", Zone, c.DC(), err)
+	}
+	return nil
+}
+
+func createVnet(ctx context.Context, c *dcrouter.Client, a Allocation, token string) error {
+	want := dcrouter.SDNVnet{Vnet: a.Vnet, Zone: a.Zone, Tag: a.VLAN, Alias: alias(a.ClientID, a.Name)}
+	err := c.CreateSDNVnet(ctx, want, token)
+	if dcrouter.IsAlreadyExists(err) {
+		// Ours if a retried request went through before the connection broke.
+		vnets, lerr := c.SDNVnets(ctx, true)
+		if lerr == nil {
+			for _, v := range vnets {
+				if v.Vnet == want.Vnet && v.Zone == want.Zone && v.Tag == want.Tag && v.Alias == want.Alias {
+					return nil
+				}
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("creating vnet %s in datacenter %s: %w", a.Vnet, c.DC(), err)
+	}
+	return nil
+}
+
+func createSubnet(ctx context.Context, c *dcrouter.Client, a Allocation, token string) error {
+	err := c.CreateSDNSubnet(ctx, dcrouter.SDNSubnet{Vnet: a.Vnet, Zone: a.Zone, CIDR: a.CIDR.String(), Gateway: a.Gateway.String()}, token)
+	if dcrouter.IsAlreadyExists(err) {
+		subs, lerr := c.SDNSubnets(ctx, a.Vnet, true)
+		if lerr == nil {
+			for _, s := range subs {
+				if s.CIDR == a.CIDR.String() {
+					return nil
+				}
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("creating subnet %s on vnet %s in datacenter %s: %w", a.CIDR, a.Vnet, c.DC(), err)
+	}
+	return nil
+}
+
+// TakenError means the client already holds a network of that name in the datacenter, perhaps
+// from another Terraform state.
+type TakenError struct {
+	DC, ClientID, Name, Vnet string
+}
+
+func (e *TakenError) Error() string {
+	return fmt.Sprintf("client %q already has a network named %q in datacenter %s (vnet %s); choose another name, or import it with terraform import using the ID %s",
+		e.ClientID, e.Name, e.DC, e.Vnet, ID(e.DC, e.ClientID, e.Name))
+}
