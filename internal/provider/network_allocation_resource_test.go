@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
-	"time"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -207,4 +207,3 @@ resource "moxxie_network_allocation" "n" {
 		}},
 	})
 }
-

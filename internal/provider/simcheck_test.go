@@ -2,9 +2,9 @@ package provider
 
 import (
 	"context"
-	"regexp"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
