@@ -38,12 +38,26 @@ provider "moxxie" {
   }
 }
 
+# One network per datacenter for the same tenant, each from that datacenter's own pools. In DC2
+# the VLAN rides inside service VLAN 3000 (Q-in-Q); the VM does not notice.
+resource "moxxie_network_allocation" "dc1" {
+  datacenter = "DC1"
+  client_id  = "quickstart"
+}
+
+resource "moxxie_network_allocation" "dc2" {
+  datacenter = "DC2"
+  client_id  = "quickstart"
+}
+
 resource "moxxie_vm" "web" {
   name       = "web-1"
   datacenter = "DC1"
   cores      = 2
   memory_mb  = 2048
   tags       = ["web", "quickstart"]
+
+  network_interface = [{ allocation_id = moxxie_network_allocation.dc1.id }]
 }
 
 resource "moxxie_vm" "db" {
@@ -52,6 +66,8 @@ resource "moxxie_vm" "db" {
   cores      = 4
   memory_mb  = 4096
   tags       = ["db", "quickstart"]
+
+  network_interface = [{ allocation_id = moxxie_network_allocation.dc2.id }]
 }
 
 data "moxxie_vms" "quickstart" {

@@ -1,0 +1,20 @@
+resource "moxxie_network_allocation" "app" {
+  datacenter = "DC1"
+  client_id  = "acme"
+}
+
+resource "moxxie_vm" "app" {
+  name        = "app-1"
+  datacenter  = "DC1"
+  cores       = 2
+  memory_mb   = 4096
+  tags        = ["app", "acme"]
+  description = "Application server of tenant acme"
+
+  network_interface = [
+    # On the tenant's network: the next free address, via cloud-init.
+    { allocation_id = moxxie_network_allocation.app.id },
+    # On a plain bridge with a VLAN tag, e.g. for management.
+    { bridge = "vmbr0", vlan_id = 10 },
+  ]
+}
