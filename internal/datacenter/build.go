@@ -10,6 +10,7 @@ import (
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/ipam"
+	"github.com/moxxie/terraform-provider-moxxie/internal/placement"
 )
 
 // FieldError is a problem with one field of one datacenter. Field is the attribute path below the
@@ -46,8 +47,8 @@ func envName(dc string) string {
 var (
 	nonEnvChars = regexp.MustCompile(`[^A-Za-z0-9]`)
 	dcName      = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,39}$`)
-	// PVE's pve-bridge-id / storage id formats.
-	bridgeName  = regexp.MustCompile(`^[-_.\w\d]+$`)
+	// PVE's pve-bridge-id / storage id formats (PVE writes [-_.\w\d]; in Go \w already holds _ and \d).
+	bridgeName  = regexp.MustCompile(`^[-.\w]+$`)
 	storageName = regexp.MustCompile(`^[a-z][a-z0-9\-_.]*[a-z0-9]$`)
 )
 
@@ -169,7 +170,7 @@ func build(in Input, env Env) (Settings, []FieldError) {
 		s.Network = n
 	}
 	if in.Limits != nil {
-		s.Limits = Limits{MaxVMs: limit(in.Limits.MaxVMs), MaxCores: limit(in.Limits.MaxCores), MaxMemoryMB: limit(in.Limits.MaxMemoryMB)}
+		s.Limits = placement.Limits{MaxVMs: limit(in.Limits.MaxVMs), MaxCores: limit(in.Limits.MaxCores), MaxMemoryMB: limit(in.Limits.MaxMemoryMB)}
 		for field, v := range map[string]*int64{"limits.max_vms": in.Limits.MaxVMs, "limits.max_cores": in.Limits.MaxCores, "limits.max_memory_mb": in.Limits.MaxMemoryMB} {
 			if v != nil && *v < 1 {
 				bad(field, "Invalid limit", "%s must be at least 1 (leave it out for no limit), got %d.", field, *v)

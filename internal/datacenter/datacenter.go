@@ -9,6 +9,7 @@ import (
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/ipam"
+	"github.com/moxxie/terraform-provider-moxxie/internal/placement"
 )
 
 // Defaults applied where the provider block leaves a value out.
@@ -25,8 +26,8 @@ type Settings struct {
 	Conn          dcrouter.Config
 	RouterAddress netip.Addr // zero when not set
 	Storage       string
-	Network       *Network // nil when the datacenter declares no network pools
-	Limits        Limits
+	Network       *Network         // nil when the datacenter declares no network pools
+	Limits        placement.Limits // zero fields: no limit
 }
 
 // Network is a datacenter's network pools; Pool carries the allocation rules.
@@ -34,13 +35,6 @@ type Network struct {
 	Bridge string
 	QinQ   bool
 	Pool   ipam.Pool
-}
-
-// Limits caps what moxxie places in a datacenter; zero means no limit.
-type Limits struct {
-	MaxVMs      int64
-	MaxCores    int64
-	MaxMemoryMB int64
 }
 
 // Set is every configured datacenter by name.

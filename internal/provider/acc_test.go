@@ -3,7 +3,9 @@ package provider
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +13,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
+	"github.com/moxxie/terraform-provider-moxxie/internal/datacenter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
+	"github.com/moxxie/terraform-provider-moxxie/internal/inventory"
+	"github.com/moxxie/terraform-provider-moxxie/internal/network"
+	"github.com/moxxie/terraform-provider-moxxie/internal/placement"
 	"github.com/moxxie/terraform-provider-moxxie/internal/pvesim"
+	"github.com/moxxie/terraform-provider-moxxie/internal/vm"
 )
 
 const (
@@ -93,4 +100,35 @@ func (e *simEnv) factories() map[string]func() (tfprotov6.ProviderServer, error)
 			},
 		}),
 	}
+}
+
+// providerData configures the provider's domain objects directly against the simulators, for
+// tests of plan-time checks whose warnings Terraform's test harness does not expose.
+func (e *simEnv) providerData(t *testing.T) *providerData {
+	t.Helper()
+	var inputs []datacenter.Input
+	for name, s := range e.servers {
+		inputs = append(inputs, datacenter.Input{Name: name, ProxmoxURL: s.URL, APIToken: testTokenID + "=" + testTokenSecret, TLSFingerprint: s.Fingerprint})
+	}
+	set, errs := datacenter.Build(inputs, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	router, err := dcrouter.New(set.RouterConfigs(), dcrouter.WithRetry(1, 10*time.Millisecond, 50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &providerData{dcs: set, router: router, vms: vm.NewManager(), addrs: network.NewAddresses(), ledger: placement.NewLedger(), snaps: inventory.NewCache(snapshotTTL)}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// wrapped matches text as Terraform prints it in a diagnostic, where any space may have become a
+// line break.
+func wrapped(text string) *regexp.Regexp {
+	parts := strings.Fields(text)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile(strings.Join(parts, `\s+`))
 }

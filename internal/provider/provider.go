@@ -5,6 +5,7 @@ package provider
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/datacenter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
+	"github.com/moxxie/terraform-provider-moxxie/internal/inventory"
 	"github.com/moxxie/terraform-provider-moxxie/internal/network"
+	"github.com/moxxie/terraform-provider-moxxie/internal/placement"
 	"github.com/moxxie/terraform-provider-moxxie/internal/vm"
 )
 
@@ -28,6 +31,10 @@ type moxxieProvider struct {
 	// routerOpts lets tests shorten retries and task polling.
 	routerOpts []dcrouter.Option
 }
+
+// snapshotTTL is how long plan-time checks reuse one read of a datacenter: long enough for one
+// plan walk over many VMs, short enough that an apply sees what it just created.
+const snapshotTTL = 3 * time.Second
 
 // New returns the provider factory that providerserver and the acceptance tests use.
 func New(version string) func() provider.Provider {
@@ -51,6 +58,8 @@ func (p *moxxieProvider) Resources(context.Context) []func() resource.Resource {
 func (p *moxxieProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		newVMsDataSource,
+		newDatacenterDataSource,
+		newDatacentersDataSource,
 	}
 }
 
@@ -96,7 +105,8 @@ func (p *moxxieProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		resp.Diagnostics.AddError("Cannot set up datacenter clients", err.Error())
 		return
 	}
-	data := &providerData{dcs: set, router: router, vms: vm.NewManager(), addrs: network.NewAddresses()}
+	data := &providerData{dcs: set, router: router, vms: vm.NewManager(), addrs: network.NewAddresses(),
+		ledger: placement.NewLedger(), snaps: inventory.NewCache(snapshotTTL)}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

@@ -11,7 +11,9 @@ import (
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/datacenter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
+	"github.com/moxxie/terraform-provider-moxxie/internal/inventory"
 	"github.com/moxxie/terraform-provider-moxxie/internal/network"
+	"github.com/moxxie/terraform-provider-moxxie/internal/placement"
 	"github.com/moxxie/terraform-provider-moxxie/internal/vm"
 )
 
@@ -56,6 +58,8 @@ type providerData struct {
 	router *dcrouter.Router
 	vms    *vm.Manager
 	addrs  *network.Addresses
+	ledger *placement.Ledger
+	snaps  *inventory.Cache
 }
 
 // inputs converts the provider block into the datacenter package's plain inputs, recording which

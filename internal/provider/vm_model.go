@@ -24,6 +24,8 @@ type vmModel struct {
 	PrimaryDC   types.String `tfsdk:"primary_dc"`
 	CurrentDC   types.String `tfsdk:"current_dc"`
 	NICs        types.List   `tfsdk:"network_interface"`
+	FailoverDC  types.String `tfsdk:"failover_datacenter"`
+	Affinity    types.Object `tfsdk:"affinity"`
 }
 
 // spec is what the configuration asks of the VM.

@@ -129,6 +129,11 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"network_interface": nicSchema(),
+			"affinity":          affinitySchema(),
+			"failover_datacenter": schema.StringAttribute{
+				MarkdownDescription: "Another configured datacenter the VM fails over to; moxxie finds the VM there after a failover.",
+				Optional:            true,
+			},
 			"current_dc": schema.StringAttribute{
 				MarkdownDescription: "The datacenter the VM runs in now.",
 				Computed:            true,
@@ -193,6 +198,9 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		}
 	}
 	planNICs(ctx, &plan, prior, &resp.Diagnostics)
+	if r.data != nil && !plan.Datacenter.IsUnknown() && !resp.Diagnostics.HasError() {
+		r.checkPlacement(ctx, plan, prior, &resp.Diagnostics)
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
@@ -225,6 +233,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		resp.Diagnostics.AddError("Cannot create VM", fmt.Sprintf("Creating VM %q in datacenter %s: %s", spec.Name, dc, err))
 		return
 	}
+	r.data.snaps.Forget(dc)
 	plan.ID = types.StringValue(id)
 	plan.PrimaryDC = types.StringValue(dc)
 	resp.Diagnostics.Append(plan.setObserved(ctx, v)...)
@@ -356,6 +365,7 @@ func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, res
 	c, err := r.data.client(cur.DC)
 	if err == nil {
 		err = vm.Delete(ctx, c, cur.Node, cur.VMID)
+		r.data.snaps.Forget(cur.DC)
 	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot delete VM", fmt.Sprintf("Deleting VM %d in datacenter %s: %s", cur.VMID, cur.DC, err))
