@@ -114,3 +114,10 @@ func (e *simEnv) deleteVnet(t *testing.T, dc, vnet string) {
 		t.Fatalf("deleting %s in %s: %v", vnet, dc, err)
 	}
 }
+
+// stateFunc is a state check written as a function.
+type stateFunc func(statecheck.CheckStateRequest) error
+
+func (f stateFunc) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	resp.Error = f(req)
+}

@@ -139,3 +139,54 @@ func configMatches(key, pattern string) func(map[string]string) error {
 		return nil
 	}
 }
+
+// expectVMPending checks the simulator holds key pending with value for the VM, or, with key "",
+// that nothing is pending.
+func (e *simEnv) expectVMPending(addr, dc, key, value string) statecheck.StateCheck {
+	return stateFunc(func(req statecheck.CheckStateRequest) error {
+		v, err := e.stateVM(req, addr, dc)
+		if err != nil {
+			return err
+		}
+		if key == "" {
+			if len(v.Pending) != 0 {
+				return fmt.Errorf("%s: pending %v, want none", addr, v.Pending)
+			}
+			return nil
+		}
+		if v.Pending[key] != value {
+			return fmt.Errorf("%s: pending %s = %q, want %q (all pending: %v)", addr, key, v.Pending[key], value, v.Pending)
+		}
+		return nil
+	})
+}
+
+// expectVMStatus checks the VM's power state in the simulator.
+func (e *simEnv) expectVMStatus(addr, dc, status string) statecheck.StateCheck {
+	return stateFunc(func(req statecheck.CheckStateRequest) error {
+		v, err := e.stateVM(req, addr, dc)
+		if err != nil {
+			return err
+		}
+		if v.Status != status {
+			return fmt.Errorf("%s: status %s, want %s", addr, v.Status, status)
+		}
+		return nil
+	})
+}
+
+func (e *simEnv) stateVM(req statecheck.CheckStateRequest, addr, dc string) (pvesim.VM, error) {
+	attrs, err := resourceAttrs(req.State, addr)
+	if err != nil {
+		return pvesim.VM{}, err
+	}
+	n, err := attrs["vmid"].(json.Number).Int64()
+	if err != nil {
+		return pvesim.VM{}, err
+	}
+	v, ok := e.cluster(dc).VM(int(n))
+	if !ok {
+		return pvesim.VM{}, fmt.Errorf("%s: VM %d not in %s", addr, n, dc)
+	}
+	return v, nil
+}

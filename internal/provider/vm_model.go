@@ -26,22 +26,33 @@ type vmModel struct {
 	NICs        types.List   `tfsdk:"network_interface"`
 	FailoverDC  types.String `tfsdk:"failover_datacenter"`
 	Affinity    types.Object `tfsdk:"affinity"`
+	Disks       types.List   `tfsdk:"disk"`
+	Clone       types.Object `tfsdk:"clone"`
+	CloudInit   types.Object `tfsdk:"cloud_init"`
+	Reboot      types.Bool   `tfsdk:"reboot_on_pending"`
+	IdentityTag types.String `tfsdk:"identity_tag"`
 }
 
-// spec is what the configuration asks of the VM.
-func (m vmModel) spec(ctx context.Context) (vm.Spec, diag.Diagnostics) {
+// spec is what the configuration asks of the VM; defaultStorage is the datacenter's storage.
+func (m vmModel) spec(ctx context.Context, defaultStorage string) (vm.Spec, diag.Diagnostics) {
 	s := vm.Spec{
-		Name:        m.Name.ValueString(),
-		Node:        m.Node.ValueString(),
-		Cores:       m.Cores.ValueInt64(),
-		MemoryMB:    m.MemoryMB.ValueInt64(),
-		Started:     m.Started.ValueBool(),
-		Description: m.Description.ValueString(),
+		RebootOnPending: m.Reboot.ValueBool(),
+		Name:            m.Name.ValueString(),
+		Node:            m.Node.ValueString(),
+		Cores:           m.Cores.ValueInt64(),
+		MemoryMB:        m.MemoryMB.ValueInt64(),
+		Started:         m.Started.ValueBool(),
+		Description:     m.Description.ValueString(),
 	}
 	var diags diag.Diagnostics
 	if !m.Tags.IsNull() && !m.Tags.IsUnknown() {
 		diags.Append(m.Tags.ElementsAs(ctx, &s.Tags, false)...)
 	}
+	var d diag.Diagnostics
+	s.Disks, d = m.disks(ctx, defaultStorage)
+	diags.Append(d...)
+	s.CloudInit, d = m.cloudInit(ctx)
+	diags.Append(d...)
 	return s, diags
 }
 
@@ -54,8 +65,9 @@ func (m vmModel) nics(ctx context.Context) ([]nicModel, diag.Diagnostics) {
 	return nics, diags
 }
 
-// setObserved copies what the datacenter holds into the model.
-func (m *vmModel) setObserved(ctx context.Context, v vm.VM) diag.Diagnostics {
+// setObserved copies what the datacenter holds into the model; importing surfaces settings
+// (cloud-init) that a configuration would otherwise have to ask for.
+func (m *vmModel) setObserved(ctx context.Context, v vm.VM, importing bool) diag.Diagnostics {
 	m.Name = types.StringValue(v.Name)
 	m.Node = types.StringValue(v.Node)
 	m.Cores = types.Int64Value(v.Cores)
@@ -74,5 +86,15 @@ func (m *vmModel) setObserved(ctx context.Context, v vm.VM) diag.Diagnostics {
 	nics, d := nicsObserved(ctx, v.NICs, m.NICs)
 	diags.Append(d...)
 	m.NICs = nics
+	disks, d := disksObserved(ctx, v.Disks, m.Disks)
+	diags.Append(d...)
+	m.Disks = disks
+	ci, d := cloudInitObserved(ctx, v.CloudInit, m.CloudInit, importing)
+	diags.Append(d...)
+	m.CloudInit = ci
+	m.IdentityTag = types.StringNull()
+	if v.ID != "" {
+		m.IdentityTag = types.StringValue(vm.IdentityTag(v.ID))
+	}
 	return diags
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -24,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
+	"github.com/moxxie/terraform-provider-moxxie/internal/inventory"
 	"github.com/moxxie/terraform-provider-moxxie/internal/vm"
 )
 
@@ -52,95 +55,107 @@ func (r *vmResource) Metadata(_ context.Context, req resource.MetadataRequest, r
 
 func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		Attributes: vmAttributes(),
 		MarkdownDescription: "A QEMU virtual machine in one of the provider's datacenters. Its identity is stored in " +
 			"Proxmox as a tag, so moxxie finds the VM wherever it runs.",
-		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "moxxie's identity of the VM, stable across migrations (also a PVE tag `moxxie-<id>`).",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "VM name (a DNS name, as PVE requires).",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.RegexMatches(dnsName, "must be a DNS name (letters, digits, '-' and '.')")},
-			},
-			"datacenter": schema.StringAttribute{
-				MarkdownDescription: "The datacenter (a key of the provider's `datacenters`) the VM lives in.",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
-			"node": schema.StringAttribute{
-				MarkdownDescription: "Cluster node to run on. Defaults to the online node with the most free memory.",
-				Optional:            true,
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"cores": schema.Int64Attribute{
-				MarkdownDescription: "vCPU cores. Defaults to 1.",
-				Optional:            true,
-				Computed:            true,
-				Default:             int64default.StaticInt64(1),
-				Validators:          []validator.Int64{int64validator.Between(1, 1024)},
-			},
-			"memory_mb": schema.Int64Attribute{
-				MarkdownDescription: "Memory in MiB. Defaults to 512.",
-				Optional:            true,
-				Computed:            true,
-				Default:             int64default.StaticInt64(512),
-				Validators:          []validator.Int64{int64validator.AtLeast(16)},
-			},
-			"started": schema.BoolAttribute{
-				MarkdownDescription: "Whether the VM runs. Defaults to `true`.",
-				Optional:            true,
-				Computed:            true,
-				Default:             booldefault.StaticBool(true),
-			},
-			"tags": schema.SetAttribute{
-				MarkdownDescription: "PVE tags (lower-case letters, digits, `_+.-`). moxxie adds its identity tag on its own.",
-				ElementType:         types.StringType,
-				Optional:            true,
-				Computed:            true,
-				Default:             setdefault.StaticValue(types.SetValueMust(types.StringType, nil)),
-				Validators: []validator.Set{setvalidator.ValueStringsAre(
-					stringvalidator.RegexMatches(pveTag, "must hold only lower-case letters, digits and _+.-"),
-					notMatching(regexp.MustCompile(`^moxxie-[0-9a-f]{16}$`), "is the form of moxxie's own identity tag, which moxxie sets itself"),
-				)},
-			},
-			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text shown in the VM's summary in PVE.",
-				Optional:            true,
-				Computed:            true,
-				Default:             stringdefault.StaticString(""),
-				Validators:          []validator.String{stringvalidator.LengthAtMost(8192)},
-			},
-			"vmid": schema.Int64Attribute{
-				MarkdownDescription: "The VM's id in its current datacenter.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
-			},
-			"status": schema.StringAttribute{
-				MarkdownDescription: "Power state as PVE reports it: `running` or `stopped`.",
-				Computed:            true,
-			},
-			"primary_dc": schema.StringAttribute{
-				MarkdownDescription: "The datacenter the VM was created in.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"network_interface": nicSchema(),
-			"affinity":          affinitySchema(),
-			"failover_datacenter": schema.StringAttribute{
-				MarkdownDescription: "Another configured datacenter the VM fails over to; moxxie finds the VM there after a failover.",
-				Optional:            true,
-			},
-			"current_dc": schema.StringAttribute{
-				MarkdownDescription: "The datacenter the VM runs in now.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
+	}
+}
+
+func vmAttributes() map[string]schema.Attribute {
+	attrs := map[string]schema.Attribute{
+		"id": schema.StringAttribute{
+			MarkdownDescription: "moxxie's identity of the VM, stable across migrations (also a PVE tag `moxxie-<id>`).",
+			Computed:            true,
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+		},
+		"name": schema.StringAttribute{
+			MarkdownDescription: "VM name (a DNS name, as PVE requires).",
+			Required:            true,
+			Validators:          []validator.String{stringvalidator.RegexMatches(dnsName, "must be a DNS name (letters, digits, '-' and '.')")},
+		},
+		"datacenter": schema.StringAttribute{
+			MarkdownDescription: "The datacenter (a key of the provider's `datacenters`) the VM lives in.",
+			Required:            true,
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
+		"node": schema.StringAttribute{
+			MarkdownDescription: "Cluster node to run on. Defaults to the online node with the most free memory.",
+			Optional:            true,
+			Computed:            true,
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+		},
+		"cores": schema.Int64Attribute{
+			MarkdownDescription: "vCPU cores. Defaults to 1.",
+			Optional:            true,
+			Computed:            true,
+			Default:             int64default.StaticInt64(1),
+			Validators:          []validator.Int64{int64validator.Between(1, 1024)},
+		},
+		"memory_mb": schema.Int64Attribute{
+			MarkdownDescription: "Memory in MiB. Defaults to 512.",
+			Optional:            true,
+			Computed:            true,
+			Default:             int64default.StaticInt64(512),
+			Validators:          []validator.Int64{int64validator.AtLeast(16)},
+		},
+		"started": schema.BoolAttribute{
+			MarkdownDescription: "Whether the VM runs. Defaults to `true`.",
+			Optional:            true,
+			Computed:            true,
+			Default:             booldefault.StaticBool(true),
+		},
+		"tags": schema.SetAttribute{
+			MarkdownDescription: "PVE tags (lower-case letters, digits, `_+.-`). moxxie adds its identity tag on its own.",
+			ElementType:         types.StringType,
+			Optional:            true,
+			Computed:            true,
+			Default:             setdefault.StaticValue(types.SetValueMust(types.StringType, nil)),
+			Validators: []validator.Set{setvalidator.ValueStringsAre(
+				stringvalidator.RegexMatches(pveTag, "must hold only lower-case letters, digits and _+.-"),
+				notMatching(regexp.MustCompile(`^moxxie-[0-9a-f]{16}$`), "is the form of moxxie's own identity tag, which moxxie sets itself"),
+			)},
+		},
+		"description": schema.StringAttribute{
+			MarkdownDescription: "Free text shown in the VM's summary in PVE.",
+			Optional:            true,
+			Computed:            true,
+			Default:             stringdefault.StaticString(""),
+			Validators:          []validator.String{stringvalidator.LengthAtMost(8192)},
+		},
+		"vmid": schema.Int64Attribute{
+			MarkdownDescription: "The VM's id in its current datacenter.",
+			Computed:            true,
+			PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+		},
+		"status": schema.StringAttribute{
+			MarkdownDescription: "Power state as PVE reports it: `running` or `stopped`.",
+			Computed:            true,
+		},
+		"primary_dc": schema.StringAttribute{
+			MarkdownDescription: "The datacenter the VM was created in.",
+			Computed:            true,
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+		},
+		"network_interface": nicSchema(),
+		"identity_tag": schema.StringAttribute{
+			MarkdownDescription: "The PVE tag that carries `id`. An imported VM gets it at the next apply, the only change such a plan shows.",
+			Computed:            true,
+		},
+		"affinity": affinitySchema(),
+		"failover_datacenter": schema.StringAttribute{
+			MarkdownDescription: "Another configured datacenter the VM fails over to; moxxie finds the VM there after a failover.",
+			Optional:            true,
+		},
+		"current_dc": schema.StringAttribute{
+			MarkdownDescription: "The datacenter the VM runs in now.",
+			Computed:            true,
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 		},
 	}
+	for k, v := range storageSchemas() {
+		attrs[k] = v
+	}
+	return attrs
 }
 
 func (r *vmResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -198,7 +213,19 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		}
 	}
 	planNICs(ctx, &plan, prior, &resp.Diagnostics)
+	planDisks(ctx, &plan, prior, &resp.Diagnostics)
+	plan.IdentityTag = types.StringUnknown()
+	if prior != nil && prior.ID.ValueString() != "" {
+		plan.IdentityTag = types.StringValue(vm.IdentityTag(prior.ID.ValueString()))
+	}
+	if prior != nil && !plan.Reboot.ValueBool() {
+		if keys, _ := req.Private.GetKey(ctx, privatePending); len(keys) > 0 && string(keys) != "[]" {
+			resp.Diagnostics.AddWarning("Changes wait for a reboot",
+				fmt.Sprintf("VM %q runs with settings that PVE applies only at its next reboot (%s), so the plan keeps showing them. Reboot the VM, or set reboot_on_pending = true to let moxxie do it.", plan.Name.ValueString(), string(keys)))
+		}
+	}
 	if r.data != nil && !plan.Datacenter.IsUnknown() && !resp.Diagnostics.HasError() {
+		r.checkTemplate(ctx, plan, prior, &resp.Diagnostics)
 		r.checkPlacement(ctx, plan, prior, &resp.Diagnostics)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -216,9 +243,13 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		resp.Diagnostics.AddAttributeError(path.Root("datacenter"), "Unknown datacenter", err.Error())
 		return
 	}
-	spec, diags := plan.spec(ctx)
+	spec, diags := plan.spec(ctx, r.data.dcs[dc].Storage)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if spec.Clone, err = r.resolveClone(ctx, plan, c); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("clone").AtName("template"), "Template not found", err.Error())
 		return
 	}
 	nics, diags := plan.nics(ctx)
@@ -236,7 +267,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	r.data.snaps.Forget(dc)
 	plan.ID = types.StringValue(id)
 	plan.PrimaryDC = types.StringValue(dc)
-	resp.Diagnostics.Append(plan.setObserved(ctx, v)...)
+	resp.Diagnostics.Append(plan.setObserved(ctx, v, false)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -246,7 +277,7 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	v, found, err := r.locate(ctx, state)
+	v, _, found, err := r.locate(ctx, state)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read VM", err.Error())
 		return
@@ -255,7 +286,10 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	if state.ID.ValueString() == "" {
+	importing := state.ID.ValueString() == ""
+	pending, _ := json.Marshal(v.Pending)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privatePending, pending)...)
+	if importing {
 		// Imported: adopt the identity the VM already carries, else give it one, which the next
 		// apply writes as a tag.
 		id := v.ID
@@ -270,35 +304,36 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	if state.Datacenter.ValueString() == "" {
 		state.Datacenter = types.StringValue(v.DC)
 	}
-	resp.Diagnostics.Append(state.setObserved(ctx, v)...)
+	resp.Diagnostics.Append(state.setObserved(ctx, v, importing)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
 // locate finds the VM by identity in its current datacenter, or by VMID right after an import.
-func (r *vmResource) locate(ctx context.Context, state vmModel) (vm.VM, bool, error) {
+// cur holds the running values, eff those with pending changes applied.
+func (r *vmResource) locate(ctx context.Context, state vmModel) (cur, eff vm.VM, found bool, err error) {
 	dc := state.CurrentDC.ValueString()
 	if dc == "" {
 		dc = state.Datacenter.ValueString()
 	}
 	c, err := r.data.client(dc)
 	if err != nil {
-		return vm.VM{}, false, err
+		return cur, eff, false, err
 	}
 	var loc vm.Location
-	var found bool
-	if id := state.ID.ValueString(); id != "" {
+	if id := state.ID.ValueString(); id != "" && !state.IdentityTag.IsNull() {
 		loc, found, err = vm.Locate(ctx, c, id)
 	} else {
+		// Imported and not tagged yet: the VMID is all there is.
 		loc, found, err = vm.LocateVMID(ctx, c, int(state.VMID.ValueInt64()))
 	}
 	if err != nil || !found {
-		return vm.VM{}, false, err
+		return cur, eff, false, err
 	}
-	v, err := vm.Get(ctx, c, loc.Node, loc.VMID)
+	cur, eff, err = vm.Observe(ctx, c, loc.Node, loc.VMID, loc.Status)
 	if dcrouter.IsNotFound(err) {
-		return vm.VM{}, false, nil
+		return cur, eff, false, nil
 	}
-	return v, err == nil, err
+	return cur, eff, err == nil, err
 }
 
 func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -308,7 +343,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cur, found, err := r.locate(ctx, state)
+	_, cur, found, err := r.locate(ctx, state)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot update VM", err.Error())
 		return
@@ -317,7 +352,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 		resp.Diagnostics.AddError("Cannot update VM", fmt.Sprintf("VM %s (%q) no longer exists in datacenter %s; run terraform apply again to re-create it.", state.ID.ValueString(), state.Name.ValueString(), state.CurrentDC.ValueString()))
 		return
 	}
-	spec, diags := plan.spec(ctx)
+	spec, diags := plan.spec(ctx, r.data.dcs[cur.DC].Storage)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -337,14 +372,15 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 		resp.Diagnostics.AddError("Cannot update VM", fmt.Sprintf("Updating VM %d in datacenter %s: %s", cur.VMID, cur.DC, err))
 		return
 	}
-	v, err := vm.Get(ctx, c, cur.Node, cur.VMID)
+	_, v, err := vm.Observe(ctx, c, cur.Node, cur.VMID, "")
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read VM after update", err.Error())
 		return
 	}
+	r.data.snaps.Forget(cur.DC)
 	plan.ID = state.ID
 	plan.PrimaryDC = state.PrimaryDC
-	resp.Diagnostics.Append(plan.setObserved(ctx, v)...)
+	resp.Diagnostics.Append(plan.setObserved(ctx, v, false)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -354,7 +390,7 @@ func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cur, found, err := r.locate(ctx, state)
+	cur, _, found, err := r.locate(ctx, state)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot delete VM", err.Error())
 		return
@@ -400,4 +436,47 @@ func parseVMImportID(id string) (string, int, error) {
 		return "", 0, fmt.Errorf("import ID %q: VMID %q must be a number from 100 to 999999999", id, num)
 	}
 	return dc, vmid, nil
+}
+
+// privatePending holds, between refresh and plan, the config keys PVE keeps pending until a reboot.
+const privatePending = "pending_keys"
+
+// checkTemplate makes a clone's template a plan-time question: each datacenter has its own.
+func (r *vmResource) checkTemplate(ctx context.Context, plan vmModel, prior *vmModel, diags *diag.Diagnostics) {
+	if prior != nil {
+		return // cloned already
+	}
+	cm, d := plan.cloneSpec(ctx)
+	diags.Append(d...)
+	if cm == nil || cm.Template.IsUnknown() {
+		return
+	}
+	c, err := r.data.client(plan.Datacenter.ValueString())
+	if err != nil {
+		return
+	}
+	snap, err := r.data.snaps.Get(ctx, c)
+	if err != nil {
+		return // the capacity check warns about an unreachable datacenter
+	}
+	if _, err := findTemplate(snap, cm.Template.ValueString()); err != nil {
+		diags.AddAttributeError(path.Root("clone").AtName("template"), "Template not found", err.Error())
+	}
+}
+
+// resolveClone finds the template for a create; nil without clone.
+func (r *vmResource) resolveClone(ctx context.Context, plan vmModel, c *dcrouter.Client) (*vm.Clone, error) {
+	cm, _ := plan.cloneSpec(ctx)
+	if cm == nil {
+		return nil, nil
+	}
+	snap, err := inventory.Take(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	t, err := findTemplate(snap, cm.Template.ValueString())
+	if err != nil {
+		return nil, err
+	}
+	return &vm.Clone{TemplateVMID: t.VMID, TemplateNode: t.Node, Full: cm.Full.IsNull() || cm.Full.ValueBool()}, nil
 }

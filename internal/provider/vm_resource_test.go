@@ -21,6 +21,7 @@ func TestAccVM_lifecycleAcrossDatacenters(t *testing.T) {
 resource "moxxie_vm" "web" {
   name        = "web-1"
   datacenter  = "DC1"
+  reboot_on_pending = true
   cores       = %d
   memory_mb   = %d
   tags        = [%s]
@@ -58,7 +59,7 @@ resource "moxxie_vm" "db" {
 				},
 			},
 			{
-				// cores and memory of a running VM go to pending in PVE; the VM keeps its identity.
+				// cores and memory of a running VM go to pending in PVE; reboot_on_pending applies them.
 				Config: cfg(4, 4096, `"web"`, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(web, plancheck.ResourceActionUpdate)},
@@ -70,9 +71,10 @@ resource "moxxie_vm" "db" {
 				},
 			},
 			{
-				ResourceName:      web,
-				ImportState:       true,
-				ImportStateVerify: true,
+				ResourceName:            web,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"reboot_on_pending"}, // configuration only
 				ImportStateIdFunc: func(s *terraform.State) (string, error) {
 					rs := s.RootModule().Resources[web]
 					return rs.Primary.Attributes["datacenter"] + "/" + rs.Primary.Attributes["vmid"], nil
@@ -89,6 +91,7 @@ resource "moxxie_vm" "app" {
   name       = "app-1"
   datacenter = "DC1"
   cores      = 2
+  reboot_on_pending = true
 }
 `
 	var vmid int

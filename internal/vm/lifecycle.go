@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
@@ -58,16 +61,73 @@ func (m *Manager) Create(ctx context.Context, c *dcrouter.Client, id string, s S
 			return VM{}, err
 		}
 	}
-	vmid, err := m.createConfig(ctx, c, id, node, s)
+	var vmid int
+	var err error
+	if s.Clone != nil {
+		if !s.Clone.Full {
+			node = s.Clone.TemplateNode // a linked clone shares the template's disks, so its node
+		}
+		vmid, err = m.clone(ctx, c, id, node, s)
+	} else {
+		vmid, err = m.createConfig(ctx, c, id, node, s)
+	}
 	if err != nil {
 		return VM{}, err
+	}
+	if s.Clone != nil {
+		// The clone has the template's settings; bring it to the spec (disks grow, NICs,
+		// cloud-init, identity tag).
+		_, cur, err := Observe(ctx, c, node, vmid, "stopped")
+		if err != nil {
+			return VM{}, err
+		}
+		if err := Update(ctx, c, id, cur, Spec{Name: s.Name, Cores: s.Cores, MemoryMB: s.MemoryMB, Tags: s.Tags, Description: s.Description,
+			NICs: s.NICs, Disks: s.Disks, CloudInit: s.CloudInit}); err != nil {
+			return VM{}, fmt.Errorf("VM %d was cloned on %s but could not be configured: %w", vmid, node, err)
+		}
 	}
 	if s.Started {
 		if err := Start(ctx, c, node, vmid); err != nil {
 			return VM{}, fmt.Errorf("VM %d was created on %s but did not start: %w", vmid, node, err)
 		}
 	}
-	return Get(ctx, c, node, vmid)
+	_, eff, err := Observe(ctx, c, node, vmid, "")
+	return eff, err
+}
+
+// clone copies the template into a new VM, retrying on VMID races like createConfig.
+func (m *Manager) clone(ctx context.Context, c *dcrouter.Client, id, node string, s Spec) (int, error) {
+	var lastErr error
+	for attempt := 0; attempt < maxCreateAttempts; attempt++ {
+		next, err := c.NextID(ctx)
+		if err != nil {
+			return 0, err
+		}
+		vmid := m.reserve(c.DC(), next)
+		p := map[string]any{"newid": vmid, "name": s.Name, "full": s.Clone.Full}
+		if s.Clone.Full && node != s.Clone.TemplateNode {
+			p["target"] = node
+		}
+		if s.Clone.Full && len(s.Disks) > 0 {
+			p["storage"] = s.Disks[0].Storage
+		}
+		upid, err := c.CloneVM(ctx, s.Clone.TemplateNode, s.Clone.TemplateVMID, p)
+		if err == nil {
+			err = c.WaitTask(ctx, upid)
+			m.release(c.DC(), vmid)
+			if err != nil {
+				return vmid, fmt.Errorf("cloning template %d into VM %d: %w", s.Clone.TemplateVMID, vmid, err)
+			}
+			return vmid, nil
+		}
+		m.release(c.DC(), vmid)
+		if dcrouter.IsAlreadyExists(err) {
+			lastErr = err
+			continue
+		}
+		return 0, err
+	}
+	return 0, fmt.Errorf("no free VMID after %d attempts in datacenter %s: %w", maxCreateAttempts, c.DC(), lastErr)
 }
 
 func (m *Manager) createConfig(ctx context.Context, c *dcrouter.Client, id, node string, s Spec) (int, error) {
@@ -139,7 +199,7 @@ func find(res []dcrouter.Resource, id string) (Location, bool, error) {
 		}
 		for _, t := range r.TagList() {
 			if t == want {
-				hits = append(hits, Location{Node: r.Node, VMID: r.VMID, Lock: r.Lock})
+				hits = append(hits, Location{Node: r.Node, VMID: r.VMID, Lock: r.Lock, Status: r.Status})
 				break
 			}
 		}
@@ -154,39 +214,179 @@ func find(res []dcrouter.Resource, id string) (Location, bool, error) {
 	}
 }
 
-// Get reads one VM: its config for the settings and its status for the power state.
-func Get(ctx context.Context, c *dcrouter.Client, node string, vmid int) (VM, error) {
-	cfg, err := c.VMConfig(ctx, node, vmid, false)
+// Observe reads one VM with a single call: PVE's pending view lists every config key with its
+// running value and the value it will have after the next reboot. cur holds the running values
+// (and the keys still pending), eff the values with pending changes applied. status "" asks PVE
+// for the power state; callers that know it (from /cluster/resources) pass it in.
+func Observe(ctx context.Context, c *dcrouter.Client, node string, vmid int, status string) (cur, eff VM, err error) {
+	items, err := c.VMPending(ctx, node, vmid)
 	if err != nil {
-		return VM{}, err
+		return VM{}, VM{}, err
 	}
-	v, err := fromConfig(c.DC(), node, vmid, cfg)
-	if err != nil {
-		return VM{}, err
+	current, effective := map[string]string{}, map[string]string{}
+	var pending []string
+	for _, it := range items {
+		if it.Value != nil {
+			current[it.Key] = *it.Value
+			effective[it.Key] = *it.Value
+		}
+		if it.Pending != nil {
+			effective[it.Key] = *it.Pending
+			pending = append(pending, it.Key)
+		}
+		if it.Delete > 0 {
+			delete(effective, it.Key)
+			pending = append(pending, it.Key)
+		}
 	}
-	st, err := c.VMStatus(ctx, node, vmid)
-	if err != nil {
-		return VM{}, err
+	if cur, err = fromConfig(c.DC(), node, vmid, current); err != nil {
+		return VM{}, VM{}, err
 	}
-	v.Status = st.Status
-	v.Running = st.Status == "running"
-	return v, nil
+	if eff, err = fromConfig(c.DC(), node, vmid, effective); err != nil {
+		return VM{}, VM{}, err
+	}
+	if status == "" {
+		st, err := c.VMStatus(ctx, node, vmid)
+		if err != nil {
+			return VM{}, VM{}, err
+		}
+		status = st.Status
+	}
+	for _, v := range []*VM{&cur, &eff} {
+		v.Status, v.Running = status, status == "running"
+	}
+	sort.Strings(pending)
+	cur.Pending = pending
+	return cur, eff, nil
 }
 
-// Update brings the VM to s: config first, then the power state.
+// Update brings the VM to s: config (including new and detached disks), removal of detached
+// volumes, disk growth, the power state, and a reboot when PVE holds changes pending and the spec
+// allows it. Disks are left alone when the spec names none (a clone keeps its template's).
 func Update(ctx context.Context, c *dcrouter.Client, id string, cur VM, s Spec) error {
-	if p := updateParams(id, cur, s); p != nil {
+	p := updateParams(id, cur, s)
+	var detached []Disk
+	var grow []Disk
+	if s.Disks != nil {
+		if p == nil {
+			p = map[string]any{}
+		}
+		var del []string
+		detached, grow, del = diskUpdates(p, cur.Disks, s.Disks)
+		if len(del) > 0 {
+			if d, _ := p["delete"].(string); d != "" {
+				del = append([]string{d}, del...)
+			}
+			p["delete"] = strings.Join(del, ",")
+		}
+		if len(p) == 0 {
+			p = nil
+		}
+	}
+	if p != nil {
 		if err := c.UpdateVMConfig(ctx, cur.Node, cur.VMID, p); err != nil {
 			return err
 		}
 	}
+	if err := destroyUnused(ctx, c, cur.Node, cur.VMID, detached); err != nil {
+		return err
+	}
+	for _, d := range grow {
+		upid, err := c.ResizeDisk(ctx, cur.Node, cur.VMID, d.Slot, strconv.FormatInt(d.SizeGB, 10)+"G")
+		if err != nil {
+			return fmt.Errorf("growing %s to %d GiB: %w", d.Slot, d.SizeGB, err)
+		}
+		if upid != "" {
+			if err := c.WaitTask(ctx, upid); err != nil {
+				return fmt.Errorf("growing %s to %d GiB: %w", d.Slot, d.SizeGB, err)
+			}
+		}
+	}
 	switch {
 	case s.Started && !cur.Running:
-		return Start(ctx, c, cur.Node, cur.VMID)
+		return Start(ctx, c, cur.Node, cur.VMID) // a fresh start runs the new config
 	case !s.Started && cur.Running:
 		return Shutdown(ctx, c, cur.Node, cur.VMID)
+	case cur.Running && s.RebootOnPending:
+		return rebootIfPending(ctx, c, cur.Node, cur.VMID)
 	}
 	return nil
+}
+
+func rebootIfPending(ctx context.Context, c *dcrouter.Client, node string, vmid int) error {
+	items, err := c.VMPending(ctx, node, vmid)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if it.Pending != nil || it.Delete > 0 {
+			upid, err := c.RebootVM(ctx, node, vmid)
+			if err != nil {
+				return err
+			}
+			return c.WaitTask(ctx, upid)
+		}
+	}
+	return nil
+}
+
+// diskUpdates writes new disks and changed options into p and says which disks to detach (by
+// slot, in del) and which to grow afterwards.
+func diskUpdates(p map[string]any, cur, want []Disk) (detached, grow []Disk, del []string) {
+	have := map[string]Disk{}
+	for _, d := range cur {
+		have[d.Slot] = d
+	}
+	keep := map[string]bool{}
+	for _, d := range want {
+		keep[d.Slot] = true
+		old, ok := have[d.Slot]
+		switch {
+		case !ok:
+			p[d.Slot] = d.createValue()
+		default:
+			if d.optionsChanged(old) {
+				p[d.Slot] = old.Volume + d.options() + ",size=" + strconv.FormatInt(old.SizeGB, 10) + "G"
+			}
+			if d.SizeGB > old.SizeGB {
+				grow = append(grow, d)
+			}
+		}
+	}
+	for _, d := range cur {
+		if !keep[d.Slot] {
+			detached = append(detached, d)
+			del = append(del, d.Slot)
+		}
+	}
+	return detached, grow, del
+}
+
+// destroyUnused removes the volumes PVE kept as unusedN after their disks were detached: a disk
+// removed from the configuration is gone, as users expect from Terraform.
+func destroyUnused(ctx context.Context, c *dcrouter.Client, node string, vmid int, detached []Disk) error {
+	if len(detached) == 0 {
+		return nil
+	}
+	cfg, err := c.VMConfig(ctx, node, vmid, false)
+	if err != nil {
+		return err
+	}
+	gone := map[string]bool{}
+	for _, d := range detached {
+		gone[d.Volume] = true
+	}
+	var del []string
+	for k, v := range cfg {
+		if strings.HasPrefix(k, "unused") && gone[strings.Split(v, ",")[0]] {
+			del = append(del, k)
+		}
+	}
+	if len(del) == 0 {
+		return nil
+	}
+	sort.Strings(del)
+	return c.UpdateVMConfig(ctx, node, vmid, map[string]any{"delete": strings.Join(del, ",")})
 }
 
 // Start boots the VM and waits for it.
@@ -247,7 +447,7 @@ func LocateVMID(ctx context.Context, c *dcrouter.Client, vmid int) (Location, bo
 	}
 	for _, r := range res {
 		if r.Type == "qemu" && r.VMID == vmid {
-			return Location{Node: r.Node, VMID: r.VMID, Lock: r.Lock}, true, nil
+			return Location{Node: r.Node, VMID: r.VMID, Lock: r.Lock, Status: r.Status}, true, nil
 		}
 	}
 	return Location{}, false, nil

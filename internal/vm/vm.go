@@ -18,6 +18,18 @@ type Spec struct {
 	Tags        []string
 	Description string
 	NICs        []NIC
+	Disks       []Disk
+	CloudInit   *CloudInit // nil: no cloud-init drive
+	Clone       *Clone     // nil: a new, empty VM
+	// RebootOnPending lets moxxie reboot a running VM when PVE keeps a change pending until then.
+	RebootOnPending bool
+}
+
+// Clone names the template a VM starts from, resolved in the VM's own datacenter.
+type Clone struct {
+	TemplateVMID int
+	TemplateNode string
+	Full         bool
 }
 
 // VM is what a datacenter holds.
@@ -35,13 +47,17 @@ type VM struct {
 	Tags        []string // the user's tags, sorted, identity tag removed
 	Description string
 	NICs        []NIC
+	Disks       []Disk
+	CloudInit   *CloudInit
+	Pending     []string // config keys PVE applies only at the next reboot
 }
 
 // Location is where a VM is in one datacenter.
 type Location struct {
-	Node string
-	VMID int
-	Lock string
+	Node   string
+	VMID   int
+	Lock   string
+	Status string
 }
 
 // fromConfig reads the settings moxxie manages out of a PVE config, tolerating the forms PVE
@@ -54,6 +70,12 @@ func fromConfig(dc, node string, vmid int, cfg dcrouter.VMConfig) (VM, error) {
 		return v, fmt.Errorf("VM %d: %w", vmid, err)
 	}
 	v.NICs = nics
+	if v.Disks, err = disksFromConfig(cfg); err != nil {
+		return v, fmt.Errorf("VM %d: %w", vmid, err)
+	}
+	if ci, ok := cloudInitFromConfig(cfg); ok {
+		v.CloudInit = &ci
+	}
 	v.Cores = 1
 	if s := cfg["cores"]; s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -105,7 +127,29 @@ func createParams(id string, vmid int, s Spec) map[string]any {
 			p["ipconfig"+strconv.Itoa(i)] = ipc
 		}
 	}
+	for _, d := range s.Disks {
+		p[d.Slot] = d.createValue()
+		if d.IOThread && strings.HasPrefix(d.Slot, "scsi") {
+			p["scsihw"] = "virtio-scsi-single" // iothread on SCSI needs one controller per disk
+		}
+	}
+	if len(s.Disks) > 0 {
+		p["boot"] = "order=" + s.Disks[0].Slot
+	}
+	if s.CloudInit != nil {
+		p["ide2"] = s.cloudInitStorage() + ":cloudinit"
+		var del []string
+		s.CloudInit.params(p, &del)
+	}
 	return p
+}
+
+// cloudInitStorage puts the cloud-init drive next to the first disk.
+func (s Spec) cloudInitStorage() string {
+	if len(s.Disks) > 0 {
+		return s.Disks[0].Storage
+	}
+	return "local-lvm"
 }
 
 // updateParams is the PUT .../config body that turns old into s, or nil when nothing changes.
@@ -132,6 +176,21 @@ func updateParams(id string, old VM, s Spec) map[string]any {
 		}
 	}
 	del = append(del, nicUpdates(p, old.NICs, s.NICs)...)
+	switch {
+	case s.CloudInit != nil && old.CloudInit == nil:
+		p["ide2"] = s.cloudInitStorage() + ":cloudinit"
+		s.CloudInit.params(p, &del)
+	case s.CloudInit != nil && !s.CloudInit.equal(*old.CloudInit):
+		var cidel []string
+		s.CloudInit.params(p, &cidel)
+		had := map[string]bool{"ciuser": old.CloudInit.User != "", "sshkeys": len(old.CloudInit.SSHKeys) > 0,
+			"nameserver": len(old.CloudInit.DNSServers) > 0, "searchdomain": old.CloudInit.SearchDomain != ""}
+		for _, k := range cidel {
+			if had[k] {
+				del = append(del, k)
+			}
+		}
+	}
 	if len(del) > 0 {
 		p["delete"] = strings.Join(del, ",")
 	}
