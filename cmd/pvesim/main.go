@@ -5,7 +5,18 @@
 //
 // Once every datacenter listens it prints one line per datacenter,
 // "DC1 https://127.0.0.1:18006 fingerprint AA:BB:...", and runs until
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM, then prints each datacenter's request counts to
+// stderr.
+//
+// Fault flags (-latency, -jitter, -error-rate, -drop-before-rate,
+// -drop-after-rate, -task-fail-rate, -task-extra, -duplicate-nextid, -seed)
+// apply to every datacenter. With -stats-addr 127.0.0.1:PORT it also prints
+// "stats http://127.0.0.1:PORT" and serves there:
+//
+//	GET  /stats            {"DC1": {"requests": [{"method", "path", "count"}...], "total": n}}
+//	GET  /faults[?dc=DC1]  faults in force per datacenter
+//	POST /faults[?dc=DC1]  JSON body, e.g. {"latency": "200ms", "error503Rate": 0.1};
+//	                       named keys change, the others stay (all DCs without ?dc)
 package main
 
 import (
@@ -15,6 +26,8 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -58,6 +71,8 @@ type options struct {
 	memoryMB           int64
 	taskDuration       time.Duration
 	plainHTTP, verbose bool
+	faults             pvesim.Faults
+	statsAddr          string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -73,7 +88,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.taskDuration, "task-duration", pvesim.DefaultTaskDuration, "how long every task runs")
 	fs.BoolVar(&o.plainHTTP, "plain-http", false, "serve http:// instead of https://")
 	fs.BoolVar(&o.verbose, "v", false, "log requests to stderr")
+	faultFlags(fs, &o.faults)
+	fs.StringVar(&o.statsAddr, "stats-addr", "", "serve /stats and /faults on this address, e.g. 127.0.0.1:18080")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := validateFaultFlags(o.faults); err != nil {
 		return nil, err
 	}
 	if len(o.dcs) == 0 {
@@ -120,6 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
 	var servers []*pvesim.Server
+	var dcs []datacenter
 	defer func() {
 		for _, s := range servers {
 			_ = s.Close()
@@ -128,6 +149,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, dc := range o.dcs {
 		name, addr := split(dc)
 		c := pvesim.New(o.clusterConfig(name))
+		c.SetFaults(o.faults)
 		if o.verbose {
 			c.SetLogger(func(format string, args ...any) { logger.Printf(name+" "+format, args...) })
 		}
@@ -136,15 +158,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("datacenter %s: %w", name, err)
 		}
 		servers = append(servers, s)
+		dcs = append(dcs, datacenter{name: name, cluster: c})
+	}
+	var statsURL string
+	if o.statsAddr != "" {
+		ln, err := net.Listen("tcp", o.statsAddr)
+		if err != nil {
+			return fmt.Errorf("stats: %w", err)
+		}
+		stats := &http.Server{Handler: statsHandler(dcs), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = stats.Serve(ln) }()
+		defer stats.Close()
+		statsURL = "http://" + ln.Addr().String()
 	}
 	for i, s := range servers {
-		name, _ := split(o.dcs[i])
 		fp := s.Fingerprint
 		if fp == "" {
 			fp = "-"
 		}
-		fmt.Fprintf(stdout, "%s %s fingerprint %s\n", name, s.URL, fp)
+		fmt.Fprintf(stdout, "%s %s fingerprint %s\n", dcs[i].name, s.URL, fp)
+	}
+	if statsURL != "" {
+		fmt.Fprintf(stdout, "stats %s\n", statsURL)
 	}
 	<-ctx.Done()
+	printSummary(stderr, dcs)
 	return nil
 }

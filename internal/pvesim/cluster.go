@@ -11,10 +11,12 @@ import (
 // Cluster is one simulated PVE cluster. It implements http.Handler for the
 // API under /api2/json and is safe for concurrent use.
 type Cluster struct {
-	cfg    Config
-	router *router
-	secret []byte // signs tickets and CSRF tokens
-	logger atomic.Pointer[func(format string, args ...any)]
+	cfg      Config
+	router   *router
+	secret   []byte // signs tickets and CSRF tokens
+	logger   atomic.Pointer[func(format string, args ...any)]
+	faults   faultState     // own mutex: drawn per request without c.mu
+	requests requestCounter // own mutex, for the same reason
 
 	mu          sync.Mutex // guards everything below; never held while sleeping
 	nodes       []*nodeState
@@ -26,6 +28,9 @@ type Cluster struct {
 	boot        time.Time
 	fingerprint string // of the serving certificate, shown by GET /nodes
 	sdn         sdnState
+	ha          map[string]*haResource // HA resources by sid ("vm:100")
+	taskLogs    map[string][]string    // logs of workers that write one, by UPID
+	tunnels     map[int]*tunnel        // incoming migration tunnels by VMID
 }
 
 type nodeState struct {
@@ -38,16 +43,19 @@ type nodeState struct {
 func New(cfg Config) *Cluster {
 	cfg = cfg.withDefaults()
 	c := &Cluster{
-		cfg:     cfg,
-		router:  newRouter(allRoutes()),
-		secret:  make([]byte, 32),
-		vms:     map[int]*vmState{},
-		volumes: map[string]*volume{},
-		tasks:   map[string]*task{},
-		quit:    make(chan struct{}),
-		lastPID: 0x1000,
-		boot:    time.Now().Add(-time.Hour),
-		sdn:     newSDNState(),
+		cfg:      cfg,
+		router:   newRouter(allRoutes()),
+		secret:   make([]byte, 32),
+		vms:      map[int]*vmState{},
+		volumes:  map[string]*volume{},
+		tasks:    map[string]*task{},
+		quit:     make(chan struct{}),
+		lastPID:  0x1000,
+		boot:     time.Now().Add(-time.Hour),
+		sdn:      newSDNState(),
+		ha:       map[string]*haResource{},
+		taskLogs: map[string][]string{},
+		tunnels:  map[int]*tunnel{},
 	}
 	_, _ = rand.Read(c.secret)
 	for i, n := range cfg.Nodes {
@@ -80,6 +88,14 @@ func allRoutes() []route {
 		qemuStatusRoutes(),
 		taskRoutes(),
 		sdnRoutes(),
+		resizeRoutes(),
+		cloneRoutes(),
+		snapshotRoutes(),
+		cloudInitRoutes(),
+		haRoutes(),
+		workerRoutes(),
+		tunnelRoutes(),
+		remoteMigrateRoutes(),
 	} {
 		rs = append(rs, group...)
 	}

@@ -127,7 +127,7 @@ func (c *Cluster) allocVolume(vm *vmState, storage, kind string, size int64) (*v
 			name = fmt.Sprintf("%d/%s.qcow2", vm.vmid, name)
 		}
 		id := storage + ":" + name
-		if c.volumes[id] != nil {
+		if c.volumeNameTaken(storage, name) {
 			if kind == "cloudinit" {
 				return nil, failf("unable to create image: volume '%s' already exists", id)
 			}

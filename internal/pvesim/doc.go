@@ -18,6 +18,22 @@
 // 8.4+ guards every write once taken, and a VM NIC may name an applied vnet
 // as its bridge (node bridges are Config.Bridges, default vmbr0..vmbr9).
 //
+// WAN faults are set per cluster at run time and drawn from a seeded RNG,
+// so a run is reproducible:
+//
+//	c.SetFaults(pvesim.Faults{Latency: 50 * time.Millisecond, Error503Rate: 0.1, Seed: 1})
+//	srv.Down() // connection refused until srv.Up(); state and tasks carry on
+//	c.Requests() // per route pattern and method; RequestTotal, ResetRequests
+//
+// Storage is accounted per volume (resize grows it, thin pools overcommit,
+// other types enforce capacity); templates, full and linked clones,
+// snapshots, cloud-init and HA resources follow qemu-server. Remote
+// migration is real: POST .../remote_migrate calls the target simulator
+// over HTTPS with the endpoint's token and pinned fingerprint (loopback
+// addresses only), opens its mtunnel and drives the copy through a
+// WebSocket, as qemu-server does; workers of this kind write a task log
+// (GET .../tasks/{upid}/log).
+//
 // Extending: each concern declares its routes in a func returning []route
 // (method, path pattern, parameters as the official schema names them,
 // handler) and is listed in allRoutes. The generic layer parses JSON or

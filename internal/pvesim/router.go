@@ -175,33 +175,63 @@ func decodeJSONParams(body []byte, into map[string]string) *apiError {
 	return nil
 }
 
-// ServeHTTP implements the PVE request pipeline: authenticate, find the
-// handler (501 if none), merge path parameters, resolve the proxied node,
-// validate, run.
+// ServeHTTP implements the PVE request pipeline: count the request, apply
+// injected faults, authenticate, find the handler (501 if none), merge path
+// parameters, resolve the proxied node, validate, run.
 func (c *Cluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Read the body before anything can fail, so an early error answer does
 	// not reset a connection that still carries unread request data.
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if logf := c.logger.Load(); logf != nil {
-		(*logf)("%s %s", r.Method, r.URL.RequestURI())
+	m := c.match(r)
+	c.requests.add(r.Method, m.pattern())
+	if c.injectFault(w, r, body, m) {
+		return
 	}
-	data, err := c.serve(r, body)
+	data, err := c.serve(r, body, m)
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if up, ok := data.(upgrade); ok { // WebSocket routes take over the connection
+		up(w, r)
 		return
 	}
 	writeData(w, data)
 }
 
-func (c *Cluster) serve(r *http.Request, body []byte) (any, *apiError) {
+// match is a request's route lookup; rel is "" outside /api2/json.
+type match struct {
+	rel  string
+	rt   *route
+	vars map[string]string
+}
+
+func (c *Cluster) match(r *http.Request) match {
 	path := r.URL.Path
 	if path != apiBase && !strings.HasPrefix(path, apiBase+"/") {
-		return nil, notImplemented(r.Method, path)
+		return match{}
 	}
 	rel := strings.TrimPrefix(path, apiBase)
 	if rel == "" {
 		rel = "/"
 	}
+	rt, vars := c.router.find(r.Method, rel)
+	return match{rel: rel, rt: rt, vars: vars}
+}
+
+// pattern is the route's path pattern, for request accounting.
+func (m match) pattern() string {
+	if m.rt == nil {
+		return UnknownPath
+	}
+	return m.rt.path
+}
+
+func (c *Cluster) serve(r *http.Request, body []byte, m match) (any, *apiError) {
+	if m.rel == "" {
+		return nil, notImplemented(r.Method, r.URL.Path)
+	}
+	rel := m.rel
 	if len(body) > maxBody {
 		return nil, &apiError{status: http.StatusRequestEntityTooLarge, message: "request too large"}
 	}
@@ -218,7 +248,7 @@ func (c *Cluster) serve(r *http.Request, body []byte) (any, *apiError) {
 		return nil, perr
 	}
 
-	rt, vars := c.router.find(r.Method, rel)
+	rt, vars := m.rt, m.vars
 	if rt == nil {
 		return nil, notImplemented(r.Method, rel)
 	}

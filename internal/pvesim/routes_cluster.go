@@ -104,6 +104,9 @@ func (c *Cluster) vmResource(vm *vmState) map[string]any {
 	r := vm.usage()
 	r["id"], r["type"], r["node"] = "qemu/"+strconv.Itoa(vm.vmid), "qemu", vm.node
 	r["maxcpu"], r["template"] = vm.cpus(), boolNum(vm.template())
+	if ha := c.haManaged(vm.vmid); ha != nil {
+		r["hastate"] = ha.state
+	}
 	if n := c.node(vm.node); n != nil && !n.online {
 		r["status"] = "unknown"
 	}
@@ -155,8 +158,11 @@ func storageOwner(n *nodeState, s StorageConfig) string {
 }
 
 // nextID returns the lowest free VMID as a string, or checks a given one.
-// Like PVE it reserves nothing: two callers may get the same ID.
+// Like PVE it reserves nothing: two callers may get the same ID. With the
+// DuplicateNextID fault it also hands out ids whose create is in flight,
+// so callers racing a create are certain to collide.
 func (c *Cluster) nextID(req *request) (any, error) {
+	dup := c.faults.get().DuplicateNextID
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if req.has("vmid") {
@@ -167,9 +173,17 @@ func (c *Cluster) nextID(req *request) (any, error) {
 		return strconv.Itoa(vmid), nil
 	}
 	for id := 100; id < 1000000; id++ {
-		if c.vms[id] == nil {
+		vm := c.vms[id]
+		if vm == nil || dup && vm.creating() {
 			return strconv.Itoa(id), nil
 		}
 	}
 	return nil, failf("unable to get any free VMID in range [100, 1000000]")
+}
+
+// creating reports whether the guest is still being created (or cloned
+// into). Caller holds c.mu.
+func (vm *vmState) creating() bool {
+	l := vm.conf["lock"]
+	return l == "create" || l == "clone"
 }

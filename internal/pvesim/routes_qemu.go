@@ -111,7 +111,7 @@ func (c *Cluster) createVM(req *request) (any, error) {
 	vm.conf["lock"] = "create"
 	c.vms[vmid] = vm
 	start := req.flag("start")
-	upid := c.startTask(req.node, "qmcreate", vmidStr(vmid), req.user, func() error {
+	upid := c.startTaskRevert(req.node, "qmcreate", vmidStr(vmid), req.user, func() error {
 		if c.vms[vmid] != vm {
 			return fmt.Errorf("VM %d was removed during creation", vmid)
 		}
@@ -124,6 +124,10 @@ func (c *Cluster) createVM(req *request) (any, error) {
 			vm.start(c)
 		}
 		return nil
+	}, func() {
+		if c.vms[vmid] == vm { // a failed qmcreate removes its config
+			delete(c.vms, vmid)
+		}
 	})
 	return upid, nil
 }
@@ -253,14 +257,28 @@ func (c *Cluster) destroyVM(req *request) (any, error) {
 	if aerr := vm.checkLock(req.flag("skiplock")); aerr != nil {
 		return nil, aerr
 	}
+	purge := req.flag("purge")
+	if c.haManaged(vmid) != nil && !purge {
+		return nil, failf("unable to remove VM %d - used in HA resources and purge parameter not set.", vmid)
+	}
+	prevLock, hadLock := vm.conf["lock"] // only set here under skiplock
 	vm.conf["lock"] = "destroyed"
-	upid := c.startTask(req.node, "qmdestroy", vmidStr(vmid), req.user, func() error {
+	upid := c.startTaskRevert(req.node, "qmdestroy", vmidStr(vmid), req.user, func() error {
 		if c.vms[vmid] != vm {
 			return errors.New("Configuration file 'nodes/" + req.node + "/qemu-server/" + vmidStr(vmid) + ".conf' does not exist")
 		}
 		c.freeVolumes(vmid)
 		delete(c.vms, vmid)
+		if purge {
+			delete(c.ha, "vm:"+vmidStr(vmid))
+		}
 		return nil
+	}, func() {
+		if hadLock {
+			vm.conf["lock"] = prevLock
+		} else {
+			delete(vm.conf, "lock")
+		}
 	})
 	return upid, nil
 }

@@ -49,12 +49,16 @@ func (c *Cluster) getConfig(req *request) (any, error) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	if snap := req.str("snapshot"); snap != "" {
-		return nil, failf("snapshot '%s' does not exist", snap)
-	}
 	conf := vm.effective()
 	if req.flag("current") {
 		conf = copyMap(vm.conf)
+	}
+	if name := req.str("snapshot"); name != "" {
+		snap := vm.snapshots[name]
+		if snap == nil {
+			return nil, failf("snapshot '%s' does not exist", name)
+		}
+		conf = snap.section()
 	}
 	if _, ok := conf["cipassword"]; ok {
 		conf["cipassword"] = hiddenPassword
@@ -241,7 +245,7 @@ func (vm *vmState) hotpluggable(key string) bool {
 		return features["memory"]
 	case isFamilyKey(key, "net"):
 		return features["network"]
-	case isFamilyKey(key, "unused"):
+	case isFamilyKey(key, "unused"), isCloudInitOption(key):
 		return true
 	case isDiskKey(key):
 		bus := busOf(key)
@@ -270,6 +274,9 @@ func hotplugFeatures(v string) map[string]bool {
 func (vm *vmState) hotplugPending(c *Cluster) {
 	for _, k := range sortedKeys(vm.pendingDel) {
 		if vm.hotpluggable(k) {
+			if old, had := vm.conf[k]; had {
+				vm.recordCloudInit(k, &old, nil)
+			}
 			c.dropValue(vm, k, vm.conf[k])
 			delete(vm.conf, k)
 			delete(vm.pendingDel, k)
@@ -277,6 +284,12 @@ func (vm *vmState) hotplugPending(c *Cluster) {
 	}
 	for _, k := range sortedKeys(vm.pending) {
 		if vm.hotpluggable(k) {
+			newValue := vm.pending[k]
+			if old, had := vm.conf[k]; had {
+				vm.recordCloudInit(k, &old, &newValue)
+			} else {
+				vm.recordCloudInit(k, nil, &newValue)
+			}
 			c.replaceValue(vm, k, vm.pending[k])
 			delete(vm.pending, k)
 		}

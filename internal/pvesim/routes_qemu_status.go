@@ -41,6 +41,7 @@ func qemuStatusRoutes() []route {
 // start boots the VM with its pending changes applied. Caller holds c.mu.
 func (vm *vmState) start(c *Cluster) {
 	vm.applyPending(c)
+	vm.regenerateCloudInit()
 	c.lastPID++
 	vm.running, vm.started, vm.pid = true, time.Now(), c.lastPID
 }
@@ -60,6 +61,9 @@ func (c *Cluster) currentStatus(req *request) (any, error) {
 	}
 	s := c.vmStatus(vm, true)
 	s["ha"] = map[string]any{"managed": 0}
+	if r := c.haManaged(vm.vmid); r != nil {
+		s["ha"] = map[string]any{"managed": 1, "state": r.state}
+	}
 	if agent, err := agentFormat.parse(vm.conf["agent"]); err == nil && agent["enabled"] == "1" {
 		s["agent"] = 1
 	}

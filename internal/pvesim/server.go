@@ -29,6 +29,8 @@ type ServerOptions struct {
 
 // Server serves a Cluster on one address. Closing it stops listening;
 // the cluster keeps its state and Restart listens again on the same port.
+// Down and Up do the same abruptly, as a datacenter dropping off the
+// network and coming back.
 type Server struct {
 	Cluster     *Cluster
 	URL         string // https://127.0.0.1:port (without /api2/json)
@@ -38,9 +40,11 @@ type Server struct {
 	addr string
 	tls  *tls.Config
 
-	mu   sync.Mutex
+	life sync.Mutex // serialises Close, Restart, Down and Up
+	mu   sync.Mutex // guards the fields below
 	srv  *http.Server
 	done chan struct{}
+	gate *gate
 }
 
 // Start listens on addr ("127.0.0.1:0" picks a port) and serves c.
@@ -69,8 +73,16 @@ func Start(c *Cluster, addr string, opts ServerOptions) (*Server, error) {
 }
 
 func (s *Server) serve(ln net.Listener) {
+	g := &gate{}
 	srv := &http.Server{
-		Handler:           s.Cluster,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !g.enter() { // accepted just before Down: it never arrived
+				dropConnection(w)
+				return
+			}
+			defer g.leave()
+			s.Cluster.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
 		// pveproxy speaks HTTP/1.1 only; HTTP/2 would drop the reason phrase.
@@ -81,7 +93,7 @@ func (s *Server) serve(ln net.Listener) {
 	}
 	done := make(chan struct{})
 	s.mu.Lock()
-	s.srv, s.done = srv, done
+	s.srv, s.done, s.gate = srv, done, g
 	s.mu.Unlock()
 	go func() {
 		defer close(done)
@@ -89,36 +101,85 @@ func (s *Server) serve(ln net.Listener) {
 	}()
 }
 
-// Close stops listening, drops connections and finishes running tasks.
-func (s *Server) Close() error {
+// stop takes the running server out of service; graceful lets requests
+// in flight finish first (up to a deadline). It reports whether one ran.
+func (s *Server) stop(graceful bool) bool {
 	s.mu.Lock()
-	srv, done := s.srv, s.done
+	srv, done, g := s.srv, s.done, s.gate
 	s.srv = nil
 	s.mu.Unlock()
 	if srv == nil {
-		return nil
+		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
+	if graceful {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+		}
+	} else {
 		_ = srv.Close()
 	}
 	<-done
-	s.Cluster.Close()
+	// Closed connections cancel their requests' contexts, so handlers still
+	// running (sleeping latency, say) end promptly; none applies a change
+	// after this returns.
+	g.close()
+	return true
+}
+
+// Close stops listening, drops connections and finishes running tasks.
+func (s *Server) Close() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.stop(true) {
+		s.Cluster.Close()
+	}
 	return nil
 }
 
 // Restart listens again on the same address after Close.
 func (s *Server) Restart() error {
-	s.mu.Lock()
-	running := s.srv != nil
-	s.mu.Unlock()
-	if running {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.running() {
 		return errors.New("pvesim: server is running")
 	}
+	return s.listen()
+}
+
+// Down takes the datacenter off the network: it stops accepting (clients
+// get connection refused) and closes open connections at once, without
+// waiting for requests in flight. Tasks keep running and all state is kept.
+// Down on a stopped server does nothing.
+func (s *Server) Down() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	s.stop(false)
+	return nil
+}
+
+// Up listens again on the same address after Down (or Close); on a running
+// server it does nothing.
+func (s *Server) Up() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.running() {
+		return nil
+	}
+	return s.listen()
+}
+
+func (s *Server) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.srv != nil
+}
+
+func (s *Server) listen() error {
 	var ln net.Listener
 	var err error
-	for i := 0; i < 50; i++ { // the old socket may linger for a moment
+	for range 50 { // the old socket may linger for a moment
 		if ln, err = net.Listen("tcp", s.addr); err == nil {
 			break
 		}
@@ -129,6 +190,30 @@ func (s *Server) Restart() error {
 	}
 	s.serve(ln)
 	return nil
+}
+
+// gate counts a server generation's handlers: close waits for those
+// running and turns away any that arrive later.
+type gate struct {
+	mu     sync.RWMutex // handlers hold it shared while they run
+	closed bool
+}
+
+func (g *gate) enter() bool {
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (g *gate) leave() { g.mu.RUnlock() }
+
+func (g *gate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }
 
 // selfSignedCert makes an ECDSA certificate for 127.0.0.1 and localhost.

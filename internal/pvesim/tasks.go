@@ -18,9 +18,17 @@ type task struct {
 }
 
 // startTask registers a task and runs work once the cluster's task
-// duration has passed (or Close fast-forwards it). work runs with c.mu
-// held; its error becomes the exit status. Caller holds c.mu.
+// duration (plus injected TaskExtra) has passed, or Close fast-forwards it.
+// work runs with c.mu held; its error becomes the exit status. Caller holds
+// c.mu.
 func (c *Cluster) startTask(node, typ, id, user string, work func() error) string {
+	return c.startTaskRevert(node, typ, id, user, work, nil)
+}
+
+// startTaskRevert is startTask for callers that change state before the
+// task runs: when TaskFailRate fails the task, work is skipped and revert
+// (if any) undoes that change, as PVE's worker cleans up after itself.
+func (c *Cluster) startTaskRevert(node, typ, id, user string, work func() error, revert func()) string {
 	c.lastPID++
 	now := time.Now()
 	t := &task{
@@ -33,7 +41,8 @@ func (c *Cluster) startTask(node, typ, id, user string, work func() error) strin
 	t.upid = fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:", node, t.pid, t.pstart, now.Unix(), typ, id, user)
 	c.tasks[t.upid] = t
 
-	quit, d := c.quit, c.cfg.TaskDuration
+	fail, extra := c.faults.task()
+	quit, d := c.quit, c.cfg.TaskDuration+extra
 	go func() {
 		defer close(t.done)
 		if d > 0 {
@@ -46,6 +55,13 @@ func (c *Cluster) startTask(node, typ, id, user string, work func() error) strin
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		if fail {
+			t.exit = TaskFailureExit
+			if revert != nil {
+				revert()
+			}
+			return
+		}
 		t.exit = "OK"
 		if err := work(); err != nil {
 			t.exit = err.Error()

@@ -140,7 +140,7 @@ func TestHotpluggable(t *testing.T) {
 		want         bool
 	}{
 		{"", "name", true}, {"", "net0", true}, {"", "scsi1", true}, {"", "ide1", false},
-		{"", "cores", false}, {"", "memory", false}, {"", "ciuser", false},
+		{"", "cores", false}, {"", "memory", false}, {"", "ciuser", true}, {"0", "ipconfig3", true},
 		{"network,disk,memory", "memory", true}, {"0", "net0", false}, {"0", "tags", true},
 		{"1", "tablet", true}, {"cpu", "vcpus", true}, {"", "vcpus", false},
 	}

@@ -21,10 +21,17 @@ type vmState struct {
 	running    bool
 	started    time.Time
 	pid        int
+	snapshots  map[string]*snapshot
+	// ciOld holds the values the cloud-init image was generated with for
+	// cloud-init options changed since (PVE's [special:cloudinit]
+	// section); ciAdded the options that did not exist then.
+	ciOld   map[string]string
+	ciAdded map[string]bool
 }
 
 func newVMState(vmid int, node string) *vmState {
-	return &vmState{vmid: vmid, node: node, conf: map[string]string{}, pending: map[string]string{}, pendingDel: map[string]bool{}}
+	return &vmState{vmid: vmid, node: node, conf: map[string]string{}, pending: map[string]string{},
+		pendingDel: map[string]bool{}, snapshots: map[string]*snapshot{}, ciOld: map[string]string{}, ciAdded: map[string]bool{}}
 }
 
 // render writes the config file text: description as comments, keys
@@ -42,6 +49,10 @@ func (vm *vmState) render() string {
 			p["delete"] = strings.Join(sortedKeys(vm.pendingDel), ",")
 		}
 		renderSection(&b, p)
+	}
+	for _, name := range sortedKeys(vm.snapshots) {
+		b.WriteString("\n[" + name + "]\n")
+		renderSection(&b, vm.snapshots[name].section())
 	}
 	return b.String()
 }
