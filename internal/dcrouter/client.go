@@ -28,6 +28,7 @@ type Client struct {
 	pollMin   time.Duration
 	pollMax   time.Duration
 	ticket    *ticketAuth // nil with token auth
+	resources resourcesCache
 }
 
 func newClient(cfg Config, set settings) (*Client, error) {
@@ -102,6 +103,10 @@ func (c *Client) do(ctx context.Context, method, path string, query, params map[
 		body = normalizeParams(params)
 	}
 	ctx = c.logContext(ctx)
+	if method != http.MethodGet {
+		c.resources.invalidate()
+		defer c.resources.invalidate() // also what was fetched while this write ran
+	}
 
 	raw, gen, err := c.send(ctx, method, path, full, body)
 	if c.ticket != nil && ticketRejected(err) {
@@ -199,11 +204,12 @@ func (c *Client) releaseSlot() { <-c.sem }
 func (c *Client) logContext(ctx context.Context) context.Context {
 	ctx = tflog.NewSubsystem(ctx, c.subsystem)
 	ctx = tflog.SubsystemSetField(ctx, c.subsystem, "dc", c.dc)
-	if len(c.secrets) > 0 {
-		ctx = tflog.SubsystemMaskMessageStrings(ctx, c.subsystem, c.secrets...)
-		ctx = tflog.SubsystemMaskAllFieldValuesStrings(ctx, c.subsystem, c.secrets...)
-		ctx = tflog.MaskMessageStrings(ctx, c.secrets...)
-		ctx = tflog.MaskAllFieldValuesStrings(ctx, c.secrets...)
+	secrets := append(append([]string(nil), c.secrets...), extraSecrets(ctx)...)
+	if len(secrets) > 0 {
+		ctx = tflog.SubsystemMaskMessageStrings(ctx, c.subsystem, secrets...)
+		ctx = tflog.SubsystemMaskAllFieldValuesStrings(ctx, c.subsystem, secrets...)
+		ctx = tflog.MaskMessageStrings(ctx, secrets...)
+		ctx = tflog.MaskAllFieldValuesStrings(ctx, secrets...)
 	}
 	return ctx
 }

@@ -119,6 +119,15 @@ func (c *Client) ClusterStatus(ctx context.Context) ([]ClusterStatusItem, error)
 // typ ("vm", "node", "storage", "sdn"; "" for everything). One call lists
 // every guest of the DC, which is how moxxie finds VMs wherever they run.
 func (c *Client) ClusterResources(ctx context.Context, typ string) ([]Resource, error) {
+	switch typ {
+	case "", "vm", "node", "storage", "sdn":
+	default:
+		return nil, fmt.Errorf("%s: cluster resources: unknown type %q (want vm, node, storage or sdn)", c.dc, typ)
+	}
+	return c.resources.get(ctx, typ, func() ([]Resource, error) { return c.fetchResources(ctx, typ) })
+}
+
+func (c *Client) fetchResources(ctx context.Context, typ string) ([]Resource, error) {
 	var query map[string]any
 	switch typ {
 	case "":
