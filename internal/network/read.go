@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/datacenter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
@@ -145,13 +146,31 @@ func (e *InUseError) Error() string {
 
 // Release removes the allocation's subnet and vnet. It refuses while any VM NIC uses the vnet, and
 // a vnet that is already gone is not an error.
-func Release(ctx context.Context, c *dcrouter.Client, vnet string) error {
-	attached, err := AttachedVMs(ctx, c, vnet)
-	if err != nil {
-		return err
-	}
-	if len(attached) > 0 {
-		return &InUseError{DC: c.DC(), Vnet: vnet, VMs: attached}
+//
+// In one Terraform run the VMs on a network may be destroyed at the same moment as the network
+// (a VM migrated onto it does not depend on it in the graph), so an attached network is checked
+// again for up to inUseWait before the refusal.
+func Release(ctx context.Context, c *dcrouter.Client, vnet string, inUseWait time.Duration) error {
+	deadline := time.Now().Add(inUseWait)
+	for {
+		attached, err := AttachedVMs(ctx, c, vnet)
+		if err != nil {
+			return err
+		}
+		if len(attached) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return &InUseError{DC: c.DC(), Vnet: vnet, VMs: attached}
+		}
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		c.ForgetResources()
 	}
 	token, err := lock(ctx, c)
 	if err != nil {

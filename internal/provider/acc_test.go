@@ -30,7 +30,7 @@ const (
 // simEnv is a set of simulated datacenters, one HTTPS server each, that the provider under test
 // talks to exactly as it would to real clusters (token auth, pinned certificate fingerprints).
 type simEnv struct {
-	t       *testing.T
+	t       testing.TB
 	servers map[string]*pvesim.Server
 }
 
@@ -40,7 +40,7 @@ type simDC struct {
 }
 
 // newSimEnv starts DC1 and DC2 (or the given datacenters) and stops them when the test ends.
-func newSimEnv(t *testing.T, dcs ...simDC) *simEnv {
+func newSimEnv(t testing.TB, dcs ...simDC) *simEnv {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
@@ -90,21 +90,23 @@ func (e *simEnv) providerBlock(extra map[string]string) string {
 
 // factories serves the provider in-process with retries and task polling shortened for tests.
 func (e *simEnv) factories() map[string]func() (tfprotov6.ProviderServer, error) {
+	return e.factoriesWith(dcrouter.WithRetry(3, 10*time.Millisecond, 100*time.Millisecond))
+}
+
+// factoriesWith is factories with other router options (e.g. more retries for fault tests).
+func (e *simEnv) factoriesWith(opts ...dcrouter.Option) map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
 		"moxxie": providerserver.NewProtocol6WithError(&moxxieProvider{
-			version: "test",
-			env:     func(string) string { return "" },
-			routerOpts: []dcrouter.Option{
-				dcrouter.WithRetry(3, 10*time.Millisecond, 100*time.Millisecond),
-				dcrouter.WithTaskPoll(5*time.Millisecond, 50*time.Millisecond),
-			},
+			version:    "test",
+			env:        func(string) string { return "" },
+			routerOpts: append([]dcrouter.Option{dcrouter.WithTaskPoll(5*time.Millisecond, 50*time.Millisecond)}, opts...),
 		}),
 	}
 }
 
 // providerData configures the provider's domain objects directly against the simulators, for
 // tests of plan-time checks whose warnings Terraform's test harness does not expose.
-func (e *simEnv) providerData(t *testing.T) *providerData {
+func (e *simEnv) providerData(t testing.TB) *providerData {
 	t.Helper()
 	var inputs []datacenter.Input
 	for name, s := range e.servers {

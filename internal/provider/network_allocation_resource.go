@@ -244,6 +244,11 @@ func (r *networkAllocationResource) Read(ctx context.Context, req resource.ReadR
 		return
 	}
 	a, found, err := network.Get(ctx, c, n, ref)
+	if isUnreachable(err) {
+		resp.Diagnostics.AddWarning("Datacenter unreachable",
+			fmt.Sprintf("Network allocation %s keeps its last known state: datacenter %s could not be reached: %s", state.ID.ValueString(), dc, err))
+		return
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read network allocation", fmt.Sprintf("Datacenter %s: %s", dc, err))
 		return
@@ -275,7 +280,7 @@ func (r *networkAllocationResource) Delete(ctx context.Context, req resource.Del
 		resp.Diagnostics.AddError("Cannot release network", err.Error())
 		return
 	}
-	if err := network.Release(ctx, c, state.Vnet.ValueString()); err != nil {
+	if err := network.Release(ctx, c, state.Vnet.ValueString(), r.data.inUseWait); err != nil {
 		var inUse *network.InUseError
 		if errors.As(err, &inUse) {
 			resp.Diagnostics.AddError("Network still in use", err.Error())

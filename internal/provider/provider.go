@@ -52,6 +52,7 @@ func (p *moxxieProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newVMResource,
 		newNetworkAllocationResource,
+		newMigrationResource,
 	}
 }
 
@@ -106,7 +107,7 @@ func (p *moxxieProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		return
 	}
 	data := &providerData{dcs: set, router: router, vms: vm.NewManager(), addrs: network.NewAddresses(),
-		ledger: placement.NewLedger(), snaps: inventory.NewCache(snapshotTTL)}
+		ledger: placement.NewLedger(), snaps: inventory.NewCache(snapshotTTL), inUseWait: 20 * time.Second}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

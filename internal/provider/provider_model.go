@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -60,6 +61,8 @@ type providerData struct {
 	addrs  *network.Addresses
 	ledger *placement.Ledger
 	snaps  *inventory.Cache
+	// inUseWait is how long destroying a network waits for the VMs on it to go first.
+	inUseWait time.Duration
 }
 
 // inputs converts the provider block into the datacenter package's plain inputs, recording which

@@ -110,7 +110,7 @@ func (e *simEnv) deleteVnet(t *testing.T, dc, vnet string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := network.Release(ctx, c, vnet); err != nil {
+	if err := network.Release(ctx, c, vnet, 0); err != nil {
 		t.Fatalf("deleting %s in %s: %v", vnet, dc, err)
 	}
 }

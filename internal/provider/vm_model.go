@@ -83,9 +83,14 @@ func (m *vmModel) setObserved(ctx context.Context, v vm.VM, importing bool) diag
 	}
 	set, diags := types.SetValueFrom(ctx, types.StringType, tags)
 	m.Tags = set
-	nics, d := nicsObserved(ctx, v.NICs, m.NICs)
-	diags.Append(d...)
-	m.NICs = nics
+	// A VM that a moxxie_dc_migration moved away sits on the networks its network_mapping chose;
+	// its configuration still describes its home, so the NICs as configured stay in state and the
+	// plan does not fight the migration.
+	if m.Datacenter.IsNull() || m.Datacenter.ValueString() == v.DC {
+		nics, d := nicsObserved(ctx, v.NICs, m.NICs)
+		diags.Append(d...)
+		m.NICs = nics
+	}
 	disks, d := disksObserved(ctx, v.Disks, m.Disks)
 	diags.Append(d...)
 	m.Disks = disks

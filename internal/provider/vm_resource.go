@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/inventory"
+	"github.com/moxxie/terraform-provider-moxxie/internal/migration"
 	"github.com/moxxie/terraform-provider-moxxie/internal/vm"
 )
 
@@ -204,10 +206,15 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		}
 		prior = &state
 		if !plan.Datacenter.IsUnknown() && plan.Datacenter.ValueString() != state.Datacenter.ValueString() {
-			resp.Diagnostics.AddAttributeError(path.Root("datacenter"), "Moving a VM between datacenters is not supported yet",
-				fmt.Sprintf("The VM lives in %s. moxxie never destroys a VM to move it; move it with a moxxie_dc_migration resource once available, or set datacenter back to %q.", state.Datacenter.ValueString(), state.Datacenter.ValueString()))
+			// A move, in place: the VM keeps its identity and disks.
+			plan.CurrentDC = plan.Datacenter
+			plan.PrimaryDC = plan.Datacenter
+			plan.VMID = types.Int64Unknown()
+			if plan.Node.Equal(state.Node) {
+				plan.Node = types.StringUnknown()
+			}
 		}
-		if !plan.Node.IsUnknown() && !plan.Node.IsNull() && plan.Node.ValueString() != state.Node.ValueString() {
+		if !plan.Node.IsUnknown() && !plan.Node.IsNull() && plan.Node.ValueString() != state.Node.ValueString() && plan.Datacenter.Equal(state.Datacenter) {
 			resp.Diagnostics.AddAttributeError(path.Root("node"), "Moving a VM between nodes is not supported",
 				fmt.Sprintf("The VM runs on node %q. moxxie does not migrate VMs between nodes of a cluster; set node = %q or leave node out.", state.Node.ValueString(), state.Node.ValueString()))
 		}
@@ -262,6 +269,12 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	v, err := r.data.vms.Create(ctx, c, id, spec)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot create VM", fmt.Sprintf("Creating VM %q in datacenter %s: %s", spec.Name, dc, err))
+		// The VM may exist by now (the create went through, a later step failed). Record it by
+		// identity so Terraform keeps it as tainted and replaces it: nothing is left behind
+		// outside Terraform, and nothing is made twice.
+		resp.Diagnostics.Append(partialState(ctx, req.Plan.Raw, &resp.State, map[string]string{
+			"id": id, "identity_tag": vm.IdentityTag(id), "current_dc": dc, "primary_dc": dc,
+		})...)
 		return
 	}
 	r.data.snaps.Forget(dc)
@@ -278,6 +291,12 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 		return
 	}
 	v, _, found, err := r.locate(ctx, state)
+	var down *unreachableError
+	if errors.As(err, &down) {
+		resp.Diagnostics.AddWarning("Datacenter unreachable",
+			fmt.Sprintf("VM %q keeps its last known state: %s. Plans for other datacenters go on; an apply that must change this VM fails until the datacenter is back.", state.Name.ValueString(), err))
+		return
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read VM", err.Error())
 		return
@@ -321,7 +340,11 @@ func (r *vmResource) locate(ctx context.Context, state vmModel) (cur, eff vm.VM,
 	}
 	var loc vm.Location
 	if id := state.ID.ValueString(); id != "" && !state.IdentityTag.IsNull() {
-		loc, found, err = vm.Locate(ctx, c, id)
+		// Follow the VM wherever a migration or failover took it.
+		dc, loc, found, err = r.data.findVM(ctx, id, r.data.searchOrder(dc, state.PrimaryDC.ValueString(), state.FailoverDC.ValueString()))
+		if err == nil && found {
+			c, err = r.data.client(dc)
+		}
 	} else {
 		// Imported and not tagged yet: the VMID is all there is.
 		loc, found, err = vm.LocateVMID(ctx, c, int(state.VMID.ValueInt64()))
@@ -342,6 +365,14 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if to := plan.Datacenter.ValueString(); to != state.Datacenter.ValueString() {
+		if err := r.moveTo(ctx, state.ID.ValueString(), to, plan); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("datacenter"), "Cannot move VM", fmt.Sprintf("Moving VM %q to %s: %s", plan.Name.ValueString(), to, err))
+			return
+		}
+		state.CurrentDC = types.StringValue(to)
+		state.PrimaryDC = types.StringValue(to)
 	}
 	_, cur, found, err := r.locate(ctx, state)
 	if err != nil {
@@ -364,7 +395,9 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	}
 	nics, diags := plan.nics(ctx)
 	resp.Diagnostics.Append(diags...)
-	if spec.NICs, err = r.nicSpecs(ctx, c, cur.DC, nics, &cur); err != nil {
+	if cur.DC != plan.Datacenter.ValueString() {
+		spec.NICs = cur.NICs // moved by a moxxie_dc_migration: its network_mapping owns the NICs
+	} else if spec.NICs, err = r.nicSpecs(ctx, c, cur.DC, nics, &cur); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("network_interface"), "Cannot attach network", err.Error())
 		return
 	}
@@ -479,4 +512,25 @@ func (r *vmResource) resolveClone(ctx context.Context, plan vmModel, c *dcrouter
 		return nil, err
 	}
 	return &vm.Clone{TemplateVMID: t.VMID, TemplateNode: t.Node, Full: cm.Full.IsNull() || cm.Full.ValueBool()}, nil
+}
+
+// moveTo is a change of datacenter: an offline migration whose NICs go where the new
+// configuration puts them, never a destroy and re-create.
+func (r *vmResource) moveTo(ctx context.Context, id, target string, plan vmModel) error {
+	nics, diags := plan.nics(ctx)
+	if diags.HasError() {
+		return fmt.Errorf("reading network_interface")
+	}
+	_, _, err := r.data.move(ctx, id, target, moveOptions{nics: func(ctx context.Context, _, dst *dcrouter.Client, _ vm.VM) ([]migration.NICTarget, error) {
+		specs, err := r.nicSpecs(ctx, dst, target, nics, nil)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]migration.NICTarget, len(specs))
+		for i, n := range specs {
+			out[i] = migration.NICTarget{Bridge: n.Bridge, VLAN: n.VLAN, IP: n.IP, Gateway: n.Gateway}
+		}
+		return out, nil
+	}})
+	return err
 }

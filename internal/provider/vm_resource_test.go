@@ -140,12 +140,29 @@ resource "moxxie_vm" "app" {
 	})
 }
 
-func TestAccVM_unreachableDatacenterIsAnErrorNotARemoval(t *testing.T) {
+// With one datacenter down, plans go on: its resources keep their last state (with a warning),
+// nothing is removed, and the plan is empty once it is back.
+func TestAccVM_datacenterOutageKeepsState(t *testing.T) {
 	env := newSimEnv(t)
-	config := env.providerBlock(nil) + `
+	config := env.providerBlock(networks) + `
+resource "moxxie_network_allocation" "a" {
+  datacenter = "DC1"
+  client_id  = "acme"
+}
 resource "moxxie_vm" "a" {
   name       = "a-1"
   datacenter = "DC1"
+  network_interface = [{ allocation_id = moxxie_network_allocation.a.id }]
+}
+resource "moxxie_vm" "b" {
+  name       = "b-1"
+  datacenter = "DC2"
+}
+`
+	withMore := config + `
+resource "moxxie_vm" "c" {
+  name       = "c-1"
+  datacenter = "DC2"
 }
 `
 	resource.Test(t, resource.TestCase{
@@ -153,9 +170,17 @@ resource "moxxie_vm" "a" {
 		Steps: []resource.TestStep{
 			{Config: config},
 			{
-				PreConfig:   func() { _ = env.servers["DC1"].Close() },
-				Config:      config,
-				ExpectError: regexp.MustCompile(`Cannot read VM`),
+				// DC1 is down: DC2 work is planned and applied, DC1's resources stay as they were.
+				PreConfig: func() { _ = env.servers["DC1"].Close() },
+				Config:    withMore,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("moxxie_vm.c", plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction("moxxie_vm.a", plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction("moxxie_network_allocation.a", plancheck.ResourceActionNoop),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{env.expectVMIn("moxxie_vm.c", "DC2", nil)},
 			},
 			{
 				PreConfig: func() {
@@ -163,10 +188,11 @@ resource "moxxie_vm" "a" {
 						t.Fatal(err)
 					}
 				},
-				Config: config,
+				Config: withMore,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
+				ConfigStateChecks: []statecheck.StateCheck{env.expectVMIn("moxxie_vm.a", "DC1", nil)},
 			},
 		},
 	})

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/placement"
@@ -64,9 +65,9 @@ func (m *Manager) Create(ctx context.Context, c *dcrouter.Client, id string, s S
 	var vmid int
 	var err error
 	if s.Clone != nil {
-		if !s.Clone.Full {
-			node = s.Clone.TemplateNode // a linked clone shares the template's disks, so its node
-		}
+		// PVE clones to another node only from shared storage; cloning where the template is
+		// works everywhere.
+		node = s.Clone.TemplateNode
 		vmid, err = m.clone(ctx, c, id, node, s)
 	} else {
 		vmid, err = m.createConfig(ctx, c, id, node, s)
@@ -95,6 +96,21 @@ func (m *Manager) Create(ctx context.Context, c *dcrouter.Client, id string, s S
 	return eff, err
 }
 
+// ours reports whether the VM at vmid, once its creation has finished, carries identity id.
+func (m *Manager) ours(ctx context.Context, c *dcrouter.Client, id string, vmid int) (bool, error) {
+	c.ForgetResources()
+	loc, found, err := LocateVMID(ctx, c, vmid)
+	if err != nil || !found {
+		return false, err
+	}
+	if err := waitUnlocked(ctx, c, loc); err != nil {
+		return false, err
+	}
+	c.ForgetResources()
+	mine, found, err := Locate(ctx, c, id)
+	return found && mine.VMID == vmid, err
+}
+
 // clone copies the template into a new VM, retrying on VMID races like createConfig.
 func (m *Manager) clone(ctx context.Context, c *dcrouter.Client, id, node string, s Spec) (int, error) {
 	var lastErr error
@@ -105,9 +121,6 @@ func (m *Manager) clone(ctx context.Context, c *dcrouter.Client, id, node string
 		}
 		vmid := m.reserve(c.DC(), next)
 		p := map[string]any{"newid": vmid, "name": s.Name, "full": s.Clone.Full}
-		if s.Clone.Full && node != s.Clone.TemplateNode {
-			p["target"] = node
-		}
 		if s.Clone.Full && len(s.Disks) > 0 {
 			p["storage"] = s.Disks[0].Storage
 		}
@@ -148,13 +161,19 @@ func (m *Manager) createConfig(ctx context.Context, c *dcrouter.Client, id, node
 			return vmid, nil
 		}
 		m.release(c.DC(), vmid)
+		// "already exists" is either another writer's VM (a VMID race) or our own create whose
+		// answer was lost and that the client sent again; a broken connection may also hide an
+		// applied create. Either way, what carries our identity is ours: adopt it, never make a
+		// second one. PVE writes the settings (our identity tag among them) only when the create
+		// task ends, so first wait for whatever holds the VMID to finish being created.
+		if owned, oerr := m.ours(ctx, c, id, vmid); oerr != nil {
+			return 0, fmt.Errorf("creating VM %d: %w (and checking whether it exists: %v)", vmid, err, oerr)
+		} else if owned {
+			return vmid, nil
+		}
 		if dcrouter.IsAlreadyExists(err) {
 			lastErr = err
 			continue
-		}
-		// The request may have been applied before the connection broke: adopt what exists.
-		if loc, found, ferr := Locate(ctx, c, id); ferr == nil && found {
-			return loc.VMID, nil
 		}
 		return 0, err
 	}
@@ -389,13 +408,44 @@ func destroyUnused(ctx context.Context, c *dcrouter.Client, node string, vmid in
 	return c.UpdateVMConfig(ctx, node, vmid, map[string]any{"delete": strings.Join(del, ",")})
 }
 
-// Start boots the VM and waits for it.
+// Start boots the VM and waits for it. A start whose answer was lost and that was sent again
+// fails with "already running": that is the state asked for.
 func Start(ctx context.Context, c *dcrouter.Client, node string, vmid int) error {
 	upid, err := c.StartVM(ctx, node, vmid)
 	if err != nil {
 		return err
 	}
-	return c.WaitTask(ctx, upid)
+	if err := c.WaitTask(ctx, upid); err != nil {
+		if strings.Contains(err.Error(), "already running") {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// waitUnlocked waits while an adopted VM is still being created (lock "create"), so the caller
+// does not configure it half-way.
+func waitUnlocked(ctx context.Context, c *dcrouter.Client, loc Location) error {
+	for wait := 50 * time.Millisecond; ; wait = min(wait*2, time.Second) {
+		st, err := c.VMStatus(ctx, loc.Node, loc.VMID)
+		if dcrouter.IsNotFound(err) {
+			return nil // a failed create removes its config: nothing left to wait for
+		}
+		if err != nil {
+			return err
+		}
+		if st.Lock != "create" && st.Lock != "clone" {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // shutdownTimeoutSec is how long the guest gets to power off before PVE pulls the plug.

@@ -103,3 +103,10 @@ func nicsFromConfig(cfg map[string]string) ([]NIC, error) {
 		out = append(out, n)
 	}
 }
+
+// NetValue renders n as PVE's net[n] property string, for callers outside this package that
+// rewrite NICs (migrations).
+func NetValue(n NIC) string { return n.netValue() }
+
+// IPConfigValue renders n's cloud-init ipconfig[n], or "".
+func IPConfigValue(n NIC) string { return n.ipconfigValue() }
