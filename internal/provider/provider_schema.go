@@ -58,7 +58,7 @@ func datacenterAttributes() map[string]schema.Attribute {
 		},
 		"tls_fingerprint": schema.StringAttribute{
 			MarkdownDescription: "SHA-256 fingerprint of the cluster's certificate as `pvenode cert info` shows it " +
-				"(`AA:BB:...`). When set, exactly that certificate is accepted.",
+				"(`AA:BB:...`). When set, exactly that certificate is accepted; it is also the fingerprint PVE checks when a VM migrates into this datacenter.",
 			Optional: true,
 		},
 		"router_address": schema.StringAttribute{
@@ -66,7 +66,7 @@ func datacenterAttributes() map[string]schema.Attribute {
 			Optional:            true,
 		},
 		"storage": schema.StringAttribute{
-			MarkdownDescription: "Default disk storage in this datacenter. Defaults to `local-lvm`.",
+			MarkdownDescription: "Default disk storage in this datacenter, also where a migration into it puts disks not listed in `storage_mapping`. Defaults to `local-lvm`.",
 			Optional:            true,
 		},
 		"max_concurrent_requests": schema.Int64Attribute{

@@ -76,7 +76,7 @@ func vmAttributes() map[string]schema.Attribute {
 			Validators:          []validator.String{stringvalidator.RegexMatches(dnsName, "must be a DNS name (letters, digits, '-' and '.')")},
 		},
 		"datacenter": schema.StringAttribute{
-			MarkdownDescription: "The datacenter (a key of the provider's `datacenters`) the VM lives in.",
+			MarkdownDescription: "The datacenter (a key of the provider's `datacenters`) the VM lives in. Changing it moves the VM there in place (an offline `remote_migrate`); it is never destroyed and re-created.",
 			Required:            true,
 			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 		},
@@ -145,7 +145,7 @@ func vmAttributes() map[string]schema.Attribute {
 		},
 		"affinity": affinitySchema(),
 		"failover_datacenter": schema.StringAttribute{
-			MarkdownDescription: "Another configured datacenter the VM fails over to; moxxie finds the VM there after a failover.",
+			MarkdownDescription: "Another configured datacenter the VM may be moved to by a failover. moxxie does not move it by itself; refresh looks for the VM there right after its current and primary datacenters.",
 			Optional:            true,
 		},
 		"current_dc": schema.StringAttribute{

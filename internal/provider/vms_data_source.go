@@ -47,7 +47,7 @@ func (d *vmsDataSource) Metadata(_ context.Context, req datasource.MetadataReque
 func (d *vmsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The moxxie-managed VMs of every datacenter (or one), with where each runs now. " +
-			"One `/cluster/resources` call per datacenter, queried concurrently.",
+			"One `/cluster/resources` call per datacenter, queried concurrently. The read fails when a datacenter it asks cannot be reached; set `datacenter` to ask one only.",
 		Attributes: map[string]schema.Attribute{
 			"datacenter": schema.StringAttribute{
 				MarkdownDescription: "Only VMs running in this datacenter.",
