@@ -1,5 +1,13 @@
 # Two datacenters, each its own Proxmox VE cluster. Tokens come from MOXXIE_DC1_API_TOKEN and
 # MOXXIE_DC2_API_TOKEN (as Terraform Cloud workspace variables, marked sensitive).
+terraform {
+  required_providers {
+    moxxie = {
+      source = "moxxie/moxxie"
+    }
+  }
+}
+
 provider "moxxie" {
   datacenters = {
     DC1 = {
@@ -19,7 +27,7 @@ provider "moxxie" {
     DC2 = {
       location    = "Amsterdam"
       proxmox_url = "https://pve.dc2.example.net:8006"
-      tls_ca_pem  = file("${path.module}/dc2-ca.pem")
+      tls_ca_pem  = var.dc2_ca_pem # the cluster's /etc/pve/pve-root-ca.pem
       network = {
         bridge       = "vmbr1"
         ip_range     = "172.17.0.0/16"
