@@ -36,7 +36,7 @@ func refreshBench(providerDir string, n int) ([]row, error) {
 	mb := float64(peak) / (1 << 20)
 	return []row{
 		{what: fmt.Sprintf("Refresh: API requests per VM, `terraform plan` on %d VMs over 3 DCs", n), figure: fmt.Sprintf("%.2f (%d requests, plan took %.1fs)", perVM, w.requests(), took.Seconds()), target: "at most 1.1", ok: perVM <= 1.1},
-		{what: fmt.Sprintf("Provider memory: peak RSS during that plan"), figure: fmt.Sprintf("%.0f MB", mb), target: "under 150 MB", ok: peak > 0 && mb < 150},
+		{what: "Provider memory: peak RSS during that plan", figure: fmt.Sprintf("%.0f MB", mb), target: "under 150 MB", ok: peak > 0 && mb < 150},
 	}, nil
 }
 

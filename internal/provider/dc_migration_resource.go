@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -37,28 +38,29 @@ type migrationResource struct {
 func newMigrationResource() resource.Resource { return &migrationResource{} }
 
 type migrationModel struct {
-	ID               types.String `tfsdk:"id"`
-	VMID             types.String `tfsdk:"vm_id"`
-	TargetDC         types.String `tfsdk:"target_datacenter"`
-	Type             types.String `tfsdk:"migration_type"`
-	NetworkMapping   types.Map    `tfsdk:"network_mapping"`
-	StorageMapping   types.Map    `tfsdk:"storage_mapping"`
-	TargetNode       types.String `tfsdk:"target_node"`
-	BandwidthKiB     types.Int64  `tfsdk:"bandwidth_limit_kib"`
-	RevertOnDestroy  types.Bool   `tfsdk:"revert_on_destroy"`
-	SourceDC         types.String `tfsdk:"source_datacenter"`
-	SourceVMID       types.Int64  `tfsdk:"source_vmid"`
-	TargetVMIDResult types.Int64  `tfsdk:"target_vmid"`
-	Status           types.String `tfsdk:"status"`
-	StartedAt        types.String `tfsdk:"started_at"`
-	CompletedAt      types.String `tfsdk:"completed_at"`
+	ID               types.String   `tfsdk:"id"`
+	VMID             types.String   `tfsdk:"vm_id"`
+	TargetDC         types.String   `tfsdk:"target_datacenter"`
+	Type             types.String   `tfsdk:"migration_type"`
+	NetworkMapping   types.Map      `tfsdk:"network_mapping"`
+	StorageMapping   types.Map      `tfsdk:"storage_mapping"`
+	TargetNode       types.String   `tfsdk:"target_node"`
+	BandwidthKiB     types.Int64    `tfsdk:"bandwidth_limit_kib"`
+	RevertOnDestroy  types.Bool     `tfsdk:"revert_on_destroy"`
+	SourceDC         types.String   `tfsdk:"source_datacenter"`
+	SourceVMID       types.Int64    `tfsdk:"source_vmid"`
+	TargetVMIDResult types.Int64    `tfsdk:"target_vmid"`
+	Status           types.String   `tfsdk:"status"`
+	StartedAt        types.String   `tfsdk:"started_at"`
+	CompletedAt      types.String   `tfsdk:"completed_at"`
+	Timeouts         timeouts.Value `tfsdk:"timeouts"`
 }
 
 func (r *migrationResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_dc_migration"
 }
 
-func (r *migrationResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *migrationResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	keepInt := []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}
@@ -97,6 +99,7 @@ func (r *migrationResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"status":            schema.StringAttribute{Computed: true, PlanModifiers: keep, MarkdownDescription: "`completed` once the VM runs from the target."},
 			"started_at":        schema.StringAttribute{Computed: true, PlanModifiers: keep, MarkdownDescription: "RFC 3339 time the move began."},
 			"completed_at":      schema.StringAttribute{Computed: true, PlanModifiers: keep, MarkdownDescription: "RFC 3339 time the move ended."},
+			"timeouts":          timeouts.Attributes(ctx, timeouts.Opts{Create: true, Delete: true}),
 		},
 	}
 }
@@ -166,6 +169,9 @@ func (r *migrationResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withTimeout(ctx, plan.Timeouts.Create, defaultMigrationTimeout)
+	resp.Diagnostics.Append(diags...)
+	defer cancel()
 	id, target := plan.VMID.ValueString(), plan.TargetDC.ValueString()
 	nets, storages, d := plan.mappings(ctx)
 	resp.Diagnostics.Append(d...)
@@ -260,6 +266,9 @@ func (r *migrationResource) Delete(ctx context.Context, req resource.DeleteReque
 	if resp.Diagnostics.HasError() || !state.RevertOnDestroy.ValueBool() {
 		return
 	}
+	ctx, cancel, diags := withTimeout(ctx, state.Timeouts.Delete, defaultMigrationTimeout)
+	resp.Diagnostics.Append(diags...)
+	defer cancel()
 	nets, storages, d := state.mappings(ctx)
 	resp.Diagnostics.Append(d...)
 	back := map[string]string{}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -34,24 +35,25 @@ type networkAllocationResource struct {
 func newNetworkAllocationResource() resource.Resource { return &networkAllocationResource{} }
 
 type networkAllocationModel struct {
-	ID           types.String `tfsdk:"id"`
-	Datacenter   types.String `tfsdk:"datacenter"`
-	ClientID     types.String `tfsdk:"client_id"`
-	Name         types.String `tfsdk:"name"`
-	PrefixLength types.Int64  `tfsdk:"prefix_length"`
-	VLANID       types.Int64  `tfsdk:"vlan_id"`
-	ServiceVLAN  types.Int64  `tfsdk:"service_vlan"`
-	CIDR         types.String `tfsdk:"cidr"`
-	Gateway      types.String `tfsdk:"gateway"`
-	Vnet         types.String `tfsdk:"vnet"`
-	Zone         types.String `tfsdk:"zone"`
+	ID           types.String   `tfsdk:"id"`
+	Datacenter   types.String   `tfsdk:"datacenter"`
+	ClientID     types.String   `tfsdk:"client_id"`
+	Name         types.String   `tfsdk:"name"`
+	PrefixLength types.Int64    `tfsdk:"prefix_length"`
+	VLANID       types.Int64    `tfsdk:"vlan_id"`
+	ServiceVLAN  types.Int64    `tfsdk:"service_vlan"`
+	CIDR         types.String   `tfsdk:"cidr"`
+	Gateway      types.String   `tfsdk:"gateway"`
+	Vnet         types.String   `tfsdk:"vnet"`
+	Zone         types.String   `tfsdk:"zone"`
+	Timeouts     timeouts.Value `tfsdk:"timeouts"`
 }
 
 func (r *networkAllocationResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_network_allocation"
 }
 
-func (r *networkAllocationResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *networkAllocationResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	computed := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	resp.Schema = schema.Schema{
@@ -103,10 +105,11 @@ func (r *networkAllocationResource) Schema(_ context.Context, _ resource.SchemaR
 				Computed:            true,
 				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 			},
-			"cidr":    schema.StringAttribute{MarkdownDescription: "Allocated subnet.", Computed: true, PlanModifiers: computed},
-			"gateway": schema.StringAttribute{MarkdownDescription: "Gateway address: the subnet's first host.", Computed: true, PlanModifiers: computed},
-			"vnet":    schema.StringAttribute{MarkdownDescription: "Proxmox SDN vnet VMs attach to.", Computed: true, PlanModifiers: computed},
-			"zone":    schema.StringAttribute{MarkdownDescription: "Proxmox SDN zone of the vnet.", Computed: true, PlanModifiers: computed},
+			"cidr":     schema.StringAttribute{MarkdownDescription: "Allocated subnet.", Computed: true, PlanModifiers: computed},
+			"gateway":  schema.StringAttribute{MarkdownDescription: "Gateway address: the subnet's first host.", Computed: true, PlanModifiers: computed},
+			"vnet":     schema.StringAttribute{MarkdownDescription: "Proxmox SDN vnet VMs attach to.", Computed: true, PlanModifiers: computed},
+			"zone":     schema.StringAttribute{MarkdownDescription: "Proxmox SDN zone of the vnet.", Computed: true, PlanModifiers: computed},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Delete: true}),
 		},
 	}
 }
@@ -176,6 +179,9 @@ func (r *networkAllocationResource) Create(ctx context.Context, req resource.Cre
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withTimeout(ctx, plan.Timeouts.Create, defaultNetworkTimeout)
+	resp.Diagnostics.Append(diags...)
+	defer cancel()
 	dc := plan.Datacenter.ValueString()
 	n, err := r.data.networkOf(dc)
 	if err != nil {
@@ -275,6 +281,9 @@ func (r *networkAllocationResource) Delete(ctx context.Context, req resource.Del
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withTimeout(ctx, state.Timeouts.Delete, defaultNetworkTimeout)
+	resp.Diagnostics.Append(diags...)
+	defer cancel()
 	c, err := r.data.router.Client(state.Datacenter.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot release network", err.Error())

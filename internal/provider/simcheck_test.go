@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/pvesim"
 )
@@ -189,4 +191,14 @@ func (e *simEnv) stateVM(req statecheck.CheckStateRequest, addr, dc string) (pve
 		return pvesim.VM{}, fmt.Errorf("%s: VM %d not in %s", addr, n, dc)
 	}
 	return v, nil
+}
+
+// expectExactlyVMs checks the datacenter holds n VMs: nothing orphaned, nothing doubled.
+func (e *simEnv) expectExactlyVMs(dc string, n int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if got := len(e.cluster(dc).VMs()); got != n {
+			return fmt.Errorf("%s holds %d VMs, want %d", dc, got, n)
+		}
+		return nil
+	}
 }

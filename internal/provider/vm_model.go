@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -10,27 +11,28 @@ import (
 )
 
 type vmModel struct {
-	ID          types.String `tfsdk:"id"`
-	Name        types.String `tfsdk:"name"`
-	Datacenter  types.String `tfsdk:"datacenter"`
-	Node        types.String `tfsdk:"node"`
-	Cores       types.Int64  `tfsdk:"cores"`
-	MemoryMB    types.Int64  `tfsdk:"memory_mb"`
-	Started     types.Bool   `tfsdk:"started"`
-	Tags        types.Set    `tfsdk:"tags"`
-	Description types.String `tfsdk:"description"`
-	VMID        types.Int64  `tfsdk:"vmid"`
-	Status      types.String `tfsdk:"status"`
-	PrimaryDC   types.String `tfsdk:"primary_dc"`
-	CurrentDC   types.String `tfsdk:"current_dc"`
-	NICs        types.List   `tfsdk:"network_interface"`
-	FailoverDC  types.String `tfsdk:"failover_datacenter"`
-	Affinity    types.Object `tfsdk:"affinity"`
-	Disks       types.List   `tfsdk:"disk"`
-	Clone       types.Object `tfsdk:"clone"`
-	CloudInit   types.Object `tfsdk:"cloud_init"`
-	Reboot      types.Bool   `tfsdk:"reboot_on_pending"`
-	IdentityTag types.String `tfsdk:"identity_tag"`
+	ID          types.String   `tfsdk:"id"`
+	Name        types.String   `tfsdk:"name"`
+	Datacenter  types.String   `tfsdk:"datacenter"`
+	Node        types.String   `tfsdk:"node"`
+	Cores       types.Int64    `tfsdk:"cores"`
+	MemoryMB    types.Int64    `tfsdk:"memory_mb"`
+	Started     types.Bool     `tfsdk:"started"`
+	Tags        types.Set      `tfsdk:"tags"`
+	Description types.String   `tfsdk:"description"`
+	VMID        types.Int64    `tfsdk:"vmid"`
+	Status      types.String   `tfsdk:"status"`
+	PrimaryDC   types.String   `tfsdk:"primary_dc"`
+	CurrentDC   types.String   `tfsdk:"current_dc"`
+	NICs        types.List     `tfsdk:"network_interface"`
+	FailoverDC  types.String   `tfsdk:"failover_datacenter"`
+	Affinity    types.Object   `tfsdk:"affinity"`
+	Disks       types.List     `tfsdk:"disk"`
+	Clone       types.Object   `tfsdk:"clone"`
+	CloudInit   types.Object   `tfsdk:"cloud_init"`
+	Reboot      types.Bool     `tfsdk:"reboot_on_pending"`
+	IdentityTag types.String   `tfsdk:"identity_tag"`
+	Timeouts    timeouts.Value `tfsdk:"timeouts"`
 }
 
 // spec is what the configuration asks of the VM; defaultStorage is the datacenter's storage.

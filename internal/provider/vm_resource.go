@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -55,9 +56,11 @@ func (r *vmResource) Metadata(_ context.Context, req resource.MetadataRequest, r
 	resp.TypeName = req.ProviderTypeName + "_vm"
 }
 
-func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	attrs := vmAttributes()
+	attrs["timeouts"] = timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true})
 	resp.Schema = schema.Schema{
-		Attributes: vmAttributes(),
+		Attributes: attrs,
 		MarkdownDescription: "A QEMU virtual machine in one of the provider's datacenters. Its identity is stored in " +
 			"Proxmox as a tag, so moxxie finds the VM wherever it runs.",
 	}
@@ -244,6 +247,9 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withTimeout(ctx, plan.Timeouts.Create, defaultVMTimeout)
+	resp.Diagnostics.Append(diags...)
+	defer cancel()
 	dc := plan.Datacenter.ValueString()
 	c, err := r.data.client(dc)
 	if err != nil {
@@ -275,6 +281,10 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		resp.Diagnostics.Append(partialState(ctx, req.Plan.Raw, &resp.State, map[string]string{
 			"id": id, "identity_tag": vm.IdentityTag(id), "current_dc": dc, "primary_dc": dc,
 		})...)
+		if v.VMID > 0 {
+			resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("vmid"), int64(v.VMID))...)
+			resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("node"), v.Node)...)
+		}
 		return
 	}
 	r.data.snaps.Forget(dc)
@@ -349,6 +359,12 @@ func (r *vmResource) locate(ctx context.Context, state vmModel) (cur, eff vm.VM,
 		// Imported and not tagged yet: the VMID is all there is.
 		loc, found, err = vm.LocateVMID(ctx, c, int(state.VMID.ValueInt64()))
 	}
+	if err == nil && !found && state.VMID.ValueInt64() > 0 {
+		// PVE shows a VM's tags only once its create task ends: a create cut short by a timeout
+		// leaves a VM still being made, known only by its VMID.
+		loc, found, err = vm.LocateVMID(ctx, c, int(state.VMID.ValueInt64()))
+		found = found && (loc.Lock == "create" || loc.Lock == "clone")
+	}
 	if err != nil || !found {
 		return cur, eff, false, err
 	}
@@ -366,6 +382,9 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withTimeout(ctx, plan.Timeouts.Update, defaultVMTimeout)
+	resp.Diagnostics.Append(diags...)
+	defer cancel()
 	if to := plan.Datacenter.ValueString(); to != state.Datacenter.ValueString() {
 		if err := r.moveTo(ctx, state.ID.ValueString(), to, plan); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("datacenter"), "Cannot move VM", fmt.Sprintf("Moving VM %q to %s: %s", plan.Name.ValueString(), to, err))
@@ -423,6 +442,9 @@ func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withTimeout(ctx, state.Timeouts.Delete, defaultVMTimeout)
+	resp.Diagnostics.Append(diags...)
+	defer cancel()
 	cur, _, found, err := r.locate(ctx, state)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot delete VM", err.Error())

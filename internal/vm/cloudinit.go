@@ -73,14 +73,3 @@ func cloudInitFromConfig(cfg map[string]string) (CloudInit, bool) {
 	}
 	return ci, has
 }
-
-// cloudInitSlot is where moxxie puts the cloud-init drive, unless the VM (e.g. a template) has
-// one already.
-func cloudInitSlot(cfg map[string]string) string {
-	for k, v := range cfg {
-		if diskSlot.MatchString(k) && strings.Contains(v, "cloudinit") {
-			return k
-		}
-	}
-	return "ide2"
-}

@@ -73,7 +73,7 @@ func (m *Manager) Create(ctx context.Context, c *dcrouter.Client, id string, s S
 		vmid, err = m.createConfig(ctx, c, id, node, s)
 	}
 	if err != nil {
-		return VM{}, err
+		return VM{DC: c.DC(), Node: node, VMID: vmid}, err
 	}
 	if s.Clone != nil {
 		// The clone has the template's settings; bring it to the spec (disks grow, NICs,
@@ -84,12 +84,12 @@ func (m *Manager) Create(ctx context.Context, c *dcrouter.Client, id string, s S
 		}
 		if err := Update(ctx, c, id, cur, Spec{Name: s.Name, Cores: s.Cores, MemoryMB: s.MemoryMB, Tags: s.Tags, Description: s.Description,
 			NICs: s.NICs, Disks: s.Disks, CloudInit: s.CloudInit}); err != nil {
-			return VM{}, fmt.Errorf("VM %d was cloned on %s but could not be configured: %w", vmid, node, err)
+			return VM{DC: c.DC(), Node: node, VMID: vmid}, fmt.Errorf("VM %d was cloned on %s but could not be configured: %w", vmid, node, err)
 		}
 	}
 	if s.Started {
 		if err := Start(ctx, c, node, vmid); err != nil {
-			return VM{}, fmt.Errorf("VM %d was created on %s but did not start: %w", vmid, node, err)
+			return VM{DC: c.DC(), Node: node, VMID: vmid}, fmt.Errorf("VM %d was created on %s but did not start: %w", vmid, node, err)
 		}
 	}
 	_, eff, err := Observe(ctx, c, node, vmid, "")
@@ -463,6 +463,10 @@ func Shutdown(ctx context.Context, c *dcrouter.Client, node string, vmid int) er
 // Delete stops the VM if it runs and destroys it with its disks. A VM that is already gone is
 // not an error: that is the state Delete wants.
 func Delete(ctx context.Context, c *dcrouter.Client, node string, vmid int) error {
+	// A VM whose create or clone is still running cannot be destroyed yet.
+	if err := waitUnlocked(ctx, c, Location{Node: node, VMID: vmid}); err != nil {
+		return err
+	}
 	st, err := c.VMStatus(ctx, node, vmid)
 	if dcrouter.IsNotFound(err) {
 		return nil
