@@ -226,3 +226,31 @@ resource "moxxie_vm" "legacy" {
 		},
 	})
 }
+
+// terraform plan -generate-config-out writes a configuration for a hand-made VM that plans clean
+// but for the identity tag moxxie adds.
+func TestAccVM_generatedConfigPlansClean(t *testing.T) {
+	env := newSimEnv(t, simDC{name: "DC1"})
+	if err := env.cluster("DC1").AddVM("pve1", 160, map[string]string{
+		"name": "generated", "cores": "2", "memory": "2048", "tags": "ops;db",
+		"scsi0": "local-lvm:vm-160-disk-0,size=8G,discard=on", "ide2": "local-lvm:vm-160-cloudinit,media=cdrom", "ciuser": "admin",
+		"nameserver": "1.1.1.1", "net0": "virtio=BC:24:11:AB:CD:EF,bridge=vmbr0,tag=7",
+	}, true); err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{{
+			Config:             env.providerBlock(nil),
+			ResourceName:       "moxxie_vm.generated",
+			ImportState:        true,
+			ImportStateKind:    resource.ImportBlockWithID,
+			ImportStateId:      "DC1/160",
+			GenerateConfig:     true,
+			ExpectNonEmptyPlan: true,
+			ImportPlanChecks: resource.ImportPlanChecks{
+				PreApply: []plancheck.PlanCheck{expectOnlyChanged("moxxie_vm.generated", "identity_tag")},
+			},
+		}},
+	})
+}
