@@ -122,8 +122,10 @@ func redactError(err error, secret string) error {
 	if !strings.Contains(err.Error(), secret) {
 		return err
 	}
+	// Only a bare *APIError is copied field by field; a wrapped one keeps
+	// its wrapper's text through redactedError below.
 	var ae *APIError
-	if errors.As(err, &ae) && err == error(ae) {
+	if errors.As(err, &ae) && err == error(ae) { //nolint:errorlint // identity check on purpose: err itself, not its chain
 		cp := *ae
 		cp.Message = strings.ReplaceAll(cp.Message, secret, "***")
 		cp.Errors = make(map[string]string, len(ae.Errors))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -414,7 +415,7 @@ func TestClientTicketLogin(t *testing.T) {
 		t.Errorf("task user %q exit %q", st.User, st.ExitStatus)
 	}
 
-	if _, err := c.Ticket(ctx, &proxmox.Credentials{Username: "root@pam", Password: "nope"}); err != proxmox.ErrNotAuthorized {
+	if _, err := c.Ticket(ctx, &proxmox.Credentials{Username: "root@pam", Password: "nope"}); !errors.Is(err, proxmox.ErrNotAuthorized) {
 		t.Errorf("bad password: %v", err)
 	}
 }

@@ -67,7 +67,7 @@ func TestLinkedAndFullClones(t *testing.T) {
 
 	// Linked clone: lock "clone" while the qmclone task (id: source) runs.
 	upid, _ := s.jok(t, "POST", "/nodes/pve1/qemu/100/clone", map[string]any{"newid": 105, "name": "web"}).(string)
-	if u := upidRe.FindStringSubmatch(upid); u == nil || u[6] != "qmclone" || u[7] != "100" {
+	if u := upidRe.FindStringSubmatch(upid); len(u) != 9 || u[6] != "qmclone" || u[7] != "100" {
 		t.Fatalf("clone UPID %q", upid)
 	}
 	if vm, ok := s.srv.Cluster.VM(105); !ok || vm.Lock != "clone" {
@@ -91,7 +91,7 @@ func TestLinkedAndFullClones(t *testing.T) {
 	}
 	macRe := regexp.MustCompile(`^virtio=(BC:24:11:[0-9A-F:]{8}),bridge=vmbr0,tag=5$`)
 	m := macRe.FindStringSubmatch(linked["net0"])
-	if m == nil || m[1] == "BC:24:11:00:00:01" {
+	if len(m) != 2 || m[1] == "BC:24:11:00:00:01" {
 		t.Errorf("clone net0 %q: want a new MAC, same bridge and tag", linked["net0"])
 	}
 	if linked["smbios1"] == tmpl["smbios1"] || !strings.HasPrefix(linked["smbios1"], "uuid=") {

@@ -42,20 +42,20 @@ func cloudInitRoutes() []route {
 // recordCloudInit notes a change of a running VM's option against the
 // generated image, as PVE's cloudinit_record_changed does: the first
 // change keeps the generated value, changing it back forgets it. old and
-// new are nil when absent. Caller holds c.mu.
-func (vm *vmState) recordCloudInit(key string, old, new *string) {
-	if !ciRecorded(key) || (old != nil && new != nil && *old == *new) {
+// updated are nil when absent. Caller holds c.mu.
+func (vm *vmState) recordCloudInit(key string, old, updated *string) {
+	if !ciRecorded(key) || (old != nil && updated != nil && *old == *updated) {
 		return
 	}
 	recorded, isRecorded := vm.ciOld[key]
 	switch {
-	case new != nil && isRecorded && *new == recorded:
+	case updated != nil && isRecorded && *updated == recorded:
 		delete(vm.ciOld, key)
 		delete(vm.ciAdded, key)
-	case new != nil && (isRecorded || vm.ciAdded[key]):
-	case new != nil && old != nil:
+	case updated != nil && (isRecorded || vm.ciAdded[key]):
+	case updated != nil && old != nil:
 		vm.ciOld[key] = *old
-	case new != nil:
+	case updated != nil:
 		vm.ciAdded[key] = true
 	case old == nil || isRecorded:
 	case vm.ciAdded[key]:

@@ -57,7 +57,7 @@ func TestResizeDisk(t *testing.T) {
 				req["digest"] = tt.digest
 			}
 			upid, _ := s.jok(t, "PUT", "/nodes/pve1/qemu/"+strconv.Itoa(vmid)+"/resize", req).(string)
-			if u := upidRe.FindStringSubmatch(upid); u == nil || u[6] != "resize" || u[7] != strconv.Itoa(vmid) {
+			if u := upidRe.FindStringSubmatch(upid); len(u) != 9 || u[6] != "resize" || u[7] != strconv.Itoa(vmid) {
 				t.Fatalf("resize returned %q, want a resize task UPID", upid)
 			}
 			want := tt.wantExit

@@ -20,7 +20,7 @@ var (
 	tagRe       = regexp.MustCompile(`^(?i:[a-z0-9_][a-z0-9_\-+.]*)$`)
 	urlencRe    = regexp.MustCompile(`^[-%a-zA-Z0-9_.!~*'()]*$`)
 	macRe       = regexp.MustCompile(`^[a-fA-F0-9]{2}(?::[a-fA-F0-9]{2}){5}$`)
-	bridgeRe    = regexp.MustCompile(`^[-_.\w\d]+$`)
+	bridgeRe    = regexp.MustCompile(`^[-.\w]+$`)
 	diskSizeRe  = regexp.MustCompile(`^(\d+(?:\.\d+)?)([KMGT])?$`)
 	volumeIDRe  = regexp.MustCompile(`^(?i:[a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$`)
 	listSplitRe = regexp.MustCompile(`[;,\s]+`)

@@ -99,7 +99,7 @@ func TestSnapshots(t *testing.T) {
 	mustOK(t, "create thick", s.runTask(t, "POST", "/nodes/pve1/qemu", map[string]any{"vmid": 101, "scsi0": "thick:8"}))
 
 	upid, _ := s.jok(t, "POST", "/nodes/pve1/qemu/100/snapshot", map[string]any{"snapname": "s1", "description": "before"}).(string)
-	if u := upidRe.FindStringSubmatch(upid); u == nil || u[6] != "qmsnapshot" || u[7] != "100" {
+	if u := upidRe.FindStringSubmatch(upid); len(u) != 9 || u[6] != "qmsnapshot" || u[7] != "100" {
 		t.Fatalf("snapshot UPID %q", upid)
 	}
 	mustOK(t, "s1", s.waitExit(t, upid))

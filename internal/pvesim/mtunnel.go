@@ -240,7 +240,7 @@ func (c *Cluster) tunnelCommand(t *tunnel, cmd string, params map[string]any) (m
 	defer c.mu.Unlock()
 	vm := c.vms[t.vmid]
 	if vm != t.vm || (t.lock != "" && vm.conf["lock"] != t.lock) {
-		return nil, errors.New("Encountered wrong lock - aborting mtunnel command handling.")
+		return nil, errors.New("Encountered wrong lock - aborting mtunnel command handling.") //nolint:revive // PVE's own message
 	}
 	str := func(k string) string { s, _ := params[k].(string); return s }
 	switch cmd {

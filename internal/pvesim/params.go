@@ -1,6 +1,7 @@
 package pvesim
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -42,10 +43,10 @@ func numberP(name string) Param { return Param{Name: name, Type: TypeNumber} }
 
 func (p Param) opt() Param { p.Optional = true; return p }
 
-func (p Param) atLeast(min float64) Param { p.Minimum = &min; return p }
+func (p Param) atLeast(lo float64) Param { p.Minimum = &lo; return p }
 
-func (p Param) between(min, max float64) Param {
-	p.Minimum, p.Maximum = &min, &max
+func (p Param) between(lo, hi float64) Param {
+	p.Minimum, p.Maximum = &lo, &hi
 	return p
 }
 
@@ -61,10 +62,10 @@ func (p Param) matching(re string) Param {
 	return p
 }
 
-// family turns p into a per-key family "prefix[n]" with indexes 0..max.
-func (p Param) family(max int) Param {
+// family turns p into a per-key family "prefix[n]" with indexes 0..last.
+func (p Param) family(last int) Param {
 	p.Name += "[n]"
-	p.FamilyMax = max
+	p.FamilyMax = last
 	return p
 }
 
@@ -160,7 +161,8 @@ func (p *Param) check(key, value string) string {
 	}
 	if p.Format != nil {
 		if err := p.Format(value); err != nil {
-			if pe, ok := err.(propErrors); ok {
+			var pe propErrors
+			if errors.As(err, &pe) {
 				return "invalid format - " + pe.prefixed(key)
 			}
 			return "invalid format - " + err.Error()

@@ -62,7 +62,7 @@ func (s *sim) taskLog(t *testing.T, upid string) string {
 func (s *sim) migrateVM(t *testing.T, node string, vmid int, params map[string]any) string {
 	t.Helper()
 	upid, _ := s.jok(t, "POST", "/nodes/"+node+"/qemu/"+vmidStr(vmid)+"/remote_migrate", params).(string)
-	if m := upidRe.FindStringSubmatch(upid); m == nil || m[1] != node || m[6] != "qmigrate" || m[7] != vmidStr(vmid) {
+	if m := upidRe.FindStringSubmatch(upid); len(m) != 9 || m[1] != node || m[6] != "qmigrate" || m[7] != vmidStr(vmid) {
 		t.Fatalf("remote_migrate returned %q, want a qmigrate UPID on %s", upid, node)
 	}
 	return upid

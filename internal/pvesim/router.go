@@ -3,6 +3,7 @@ package pvesim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -272,7 +273,8 @@ func (c *Cluster) serve(r *http.Request, body []byte, m match) (any, *apiError) 
 	}
 	data, err := rt.handle(c, req)
 	if err != nil {
-		if ae, ok := err.(*apiError); ok {
+		var ae *apiError
+		if errors.As(err, &ae) {
 			return nil, ae
 		}
 		return nil, failf("%v", err)

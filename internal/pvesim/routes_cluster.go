@@ -129,7 +129,7 @@ func (c *Cluster) nodeResource(n *nodeState) map[string]any {
 		"id": "node/" + n.Name, "type": "node", "node": n.Name, "level": "",
 		"status": "online", "maxcpu": n.Cores, "maxmem": n.MemoryMB << 20,
 		"cpu": 0.02, "mem": c.nodeUsedMem(n), "disk": 8 * gib, "maxdisk": 100 * gib,
-		"uptime": int64(c.uptimeSeconds()), "cgroup-mode": 2,
+		"uptime": c.uptimeSeconds(), "cgroup-mode": 2,
 	}
 	if !n.online {
 		r["status"] = "offline"

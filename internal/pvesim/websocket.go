@@ -169,7 +169,7 @@ func acceptWebSocket(w http.ResponseWriter, r *http.Request) (*wsConn, error) {
 	}
 	_ = conn.SetDeadline(time.Time{})
 	fmt.Fprintf(rw.Writer, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", wsAccept(key))
-	if err := rw.Writer.Flush(); err != nil {
+	if err := rw.Flush(); err != nil {
 		conn.Close()
 		return nil, err
 	}
