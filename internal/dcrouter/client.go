@@ -171,13 +171,14 @@ func (c *Client) send(ctx context.Context, method, path, full string, body any) 
 // moxxie's errors. Any error status wins: go-proxmox reports some (e.g. an
 // exhausted 503) as success.
 func (c *Client) convert(ctx context.Context, method, path string, ex *exchange, err error) error {
-	status, _, reason, message, errs := ex.snapshot()
+	status, attempts, reason, message, errs := ex.snapshot()
 	if status >= 400 {
 		return &APIError{
 			DC: c.dc, Method: method, Path: path, Status: status,
-			Message: errorMessage(status, reason, message),
-			Errors:  errs,
-			cause:   err,
+			Message:  errorMessage(status, reason, message),
+			Errors:   errs,
+			Attempts: attempts,
+			cause:    err,
 		}
 	}
 	if err == nil {

@@ -17,6 +17,10 @@ type APIError struct {
 	Status  int
 	Message string
 	Errors  map[string]string // 400 "Parameter verification failed." details
+	// Attempts is how many times the request was sent. More than one means an earlier attempt
+	// may have been applied before its answer was lost: the error may be about moxxie's own
+	// change (a second "lock", a second "create").
+	Attempts int
 
 	cause error // what go-proxmox returned, kept for errors.Is
 }
@@ -94,4 +98,11 @@ func StatusCode(err error) int {
 		return ae.Status
 	}
 	return 0
+}
+
+// Resent reports whether err answers a request that was sent more than once, so that an earlier
+// attempt may have been applied.
+func Resent(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Attempts > 1
 }

@@ -74,6 +74,12 @@ func (c *Client) SDNUnlock(ctx context.Context, token string) error {
 	return c.Delete(ctx, "/cluster/sdn/lock", map[string]any{"lock-token": token}, nil)
 }
 
+// SDNForceUnlock breaks the global SDN lock whoever holds it. Only for a lock moxxie itself took
+// and lost the token of (the answer to its lock request never arrived).
+func (c *Client) SDNForceUnlock(ctx context.Context) error {
+	return c.Delete(ctx, "/cluster/sdn/lock", map[string]any{"force": true}, nil)
+}
+
 // SDNApply makes the pending SDN configuration live (PUT /cluster/sdn) and
 // returns the reloadnetworkall task's UPID (see WaitTask). With a
 // lockToken and releaseLock the lock is released once committed.

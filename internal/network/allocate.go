@@ -55,7 +55,7 @@ func Allocate(ctx context.Context, c *dcrouter.Client, n datacenter.Network, req
 	if err := createSubnet(ctx, c, a, token); err != nil {
 		return Allocation{}, err
 	}
-	if err := apply(ctx, c, token); err != nil {
+	if err := apply(ctx, c, token, func(ctx context.Context) (bool, error) { return vnetState(ctx, c, a.Vnet, "") }); err != nil {
 		return Allocation{}, err
 	}
 	released = true
@@ -73,6 +73,17 @@ func lock(ctx context.Context, c *dcrouter.Client) (string, error) {
 		if err == nil {
 			return token, nil
 		}
+		if dcrouter.IsSDNLocked(err) && dcrouter.Resent(err) && time.Now().Before(deadline) {
+			// Our first attempt took the lock and its answer (the token) was lost on the way;
+			// the resent request then found the lock taken, by us. Without the token only a
+			// forced unlock frees it. Another writer could have taken the lock in the
+			// milliseconds between our attempts; that narrow race is the price of never leaving
+			// a lock behind that blocks every workspace.
+			if ferr := c.SDNForceUnlock(ctx); ferr != nil {
+				return "", fmt.Errorf("releasing the SDN lock of datacenter %s that a lost answer left behind: %w", c.DC(), ferr)
+			}
+			continue
+		}
 		if !dcrouter.IsSDNLocked(err) || time.Now().After(deadline) {
 			return "", fmt.Errorf("taking the SDN lock of datacenter %s: %w", c.DC(), err)
 		}
@@ -87,8 +98,16 @@ func lock(ctx context.Context, c *dcrouter.Client) (string, error) {
 	}
 }
 
-func apply(ctx context.Context, c *dcrouter.Client, token string) error {
+// apply makes the pending changes live and releases the lock. applied says whether the change
+// is live already: when the answer to an apply was lost and the resent apply is refused (its
+// lock is gone), the first one may have done the work.
+func apply(ctx context.Context, c *dcrouter.Client, token string, applied func(context.Context) (bool, error)) error {
 	upid, err := c.SDNApply(ctx, token, true)
+	if err != nil && dcrouter.Resent(err) {
+		if ok, cerr := applied(ctx); cerr == nil && ok {
+			return nil
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("applying SDN changes in datacenter %s: %w", c.DC(), err)
 	}
@@ -256,4 +275,19 @@ type TakenError struct {
 func (e *TakenError) Error() string {
 	return fmt.Sprintf("client %q already has a network named %q in datacenter %s (vnet %s); choose another name, or import it with terraform import using the ID %s",
 		e.ClientID, e.Name, e.DC, e.Vnet, ID(e.DC, e.ClientID, e.Name))
+}
+
+// vnetState reports whether vnet's pending state is want: "" applied, "new", "deleted", or
+// "gone" when the vnet does not exist at all.
+func vnetState(ctx context.Context, c *dcrouter.Client, vnet, want string) (bool, error) {
+	vnets, err := c.SDNVnets(ctx, true)
+	if err != nil {
+		return false, err
+	}
+	for _, v := range vnets {
+		if v.Vnet == vnet {
+			return v.State == want, nil
+		}
+	}
+	return want == "gone", nil
 }

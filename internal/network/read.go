@@ -200,7 +200,7 @@ func Release(ctx context.Context, c *dcrouter.Client, vnet string, inUseWait tim
 	if err := c.DeleteSDNVnet(ctx, vnet, token); err != nil && !dcrouter.IsNotFound(err) {
 		return fmt.Errorf("deleting vnet %s in datacenter %s: %w", vnet, c.DC(), err)
 	}
-	if err := apply(ctx, c, token); err != nil {
+	if err := apply(ctx, c, token, func(ctx context.Context) (bool, error) { return vnetState(ctx, c, vnet, "gone") }); err != nil {
 		return err
 	}
 	released = true

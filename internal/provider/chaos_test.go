@@ -76,14 +76,11 @@ func (e *simEnv) expectExactly(perDC int) resource.TestCheckFunc {
 func TestAccChaos_faultyLinks(t *testing.T) {
 	env := newSimEnv(t)
 	config := chaosConfig(env)
-	// The networks first, on healthy links; see the note on SDN locks in the issue.
-	nets := env.providerBlock(networks) + migrationNetworks
 	faults := pvesim.Faults{Error503Rate: 0.10, DropBeforeRate: 0.025, DropAfterRate: 0.025, Seed: 7}
 	var injected atomic.Bool
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factoriesWith(dcrouter.WithRetry(8, 5*time.Millisecond, 40*time.Millisecond)),
 		Steps: []resource.TestStep{
-			{Config: nets},
 			{
 				PreConfig: func() {
 					for _, s := range env.servers {
@@ -92,7 +89,14 @@ func TestAccChaos_faultyLinks(t *testing.T) {
 					injected.Store(true)
 				},
 				Config: config,
-				Check:  env.expectExactly(10),
+				Check: resource.ComposeTestCheckFunc(env.expectExactly(10), func(*terraform.State) error {
+					for _, dc := range []string{"DC1", "DC2"} {
+						if err := env.distinctNetworks(dc, 1); err != nil {
+							return err
+						}
+					}
+					return nil
+				}),
 			},
 			{
 				Config: config,
