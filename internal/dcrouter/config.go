@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // apiPath is where PVE serves its JSON API; every normalized URL ends in it.
@@ -54,7 +56,9 @@ func NormalizeURL(raw string) (string, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return "", fmt.Errorf("URL %q is not valid: %v", raw, unwrapURLError(err))
+		// The input may hold a password in its userinfo; an unparsable URL cannot be redacted
+		// by net/url, so blank everything between "//" and "@".
+		return "", fmt.Errorf("URL %q is not valid: %v", redactUserinfo(raw), redactUserinfo(unwrapURLError(err).Error()))
 	}
 	// Errors below print the redacted form so a password in userinfo never leaks.
 	shown := u.Redacted()
@@ -70,6 +74,11 @@ func NormalizeURL(raw string) (string, error) {
 	}
 	if u.Hostname() == "" {
 		return "", fmt.Errorf("URL %q: host is required", shown)
+	}
+	for _, r := range u.Host {
+		if r > unicode.MaxASCII || unicode.IsControl(r) {
+			return "", fmt.Errorf("URL %q: host must be ASCII (write an international name in its punycode form)", shown)
+		}
 	}
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
@@ -89,8 +98,17 @@ func NormalizeURL(raw string) (string, error) {
 	if path != "" && path != apiPath {
 		return "", fmt.Errorf("URL %q: path must be empty or %s, not %q", shown, apiPath, u.Path)
 	}
-	return scheme + "://" + strings.ToLower(u.Host) + apiPath, nil
+	// url.URL renders the host (an IPv6 zone included) escaped as a URL needs it.
+	host := strings.ToLower(u.Host)
+	if i := strings.Index(u.Host, "%"); i >= 0 { // an IPv6 zone keeps its case
+		host = strings.ToLower(u.Host[:i]) + u.Host[i:]
+	}
+	return (&url.URL{Scheme: scheme, Host: host, Path: apiPath}).String(), nil
 }
+
+var userinfo = regexp.MustCompile(`//[^/@]*@`)
+
+func redactUserinfo(s string) string { return userinfo.ReplaceAllString(s, "//xxxxx@") }
 
 // unwrapURLError drops url.Error's "parse <url>:" prefix, which repeats the input.
 func unwrapURLError(err error) error {

@@ -52,7 +52,7 @@ func ID(dc, clientID, name string) string { return dc + "/" + clientID + "/" + n
 // VnetName derives the vnet id from the customer VLAN, which is unique within moxxie's zone.
 func VnetName(vlan int) string { return "mxv" + strconv.Itoa(vlan) }
 
-var vnetName = regexp.MustCompile(`^mxv([0-9]{1,4})$`)
+var vnetName = regexp.MustCompile(`^mxv([1-9][0-9]{0,3})$`)
 
 // Ref names an allocation: by client and name (the resource id), or by vnet (an import id).
 type Ref struct {

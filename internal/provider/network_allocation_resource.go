@@ -149,7 +149,7 @@ func (r *networkAllocationResource) ModifyPlan(ctx context.Context, req resource
 			fmt.Sprintf("VLAN %d is outside vlan_range %s of datacenter %s.", plan.VLANID.ValueInt64(), n.Pool.VLANs, plan.Datacenter.ValueString()))
 	}
 	if !plan.PrefixLength.IsNull() && !plan.PrefixLength.IsUnknown() && int(plan.PrefixLength.ValueInt64()) < n.Pool.IPRange.Bits() {
-		resp.Diagnostics.AddAttributeError(path.Root("prefix_length"), "Prefix longer than the pool",
+		resp.Diagnostics.AddAttributeError(path.Root("prefix_length"), "Subnet larger than the pool",
 			fmt.Sprintf("prefix_length %d is shorter than ip_range %s of datacenter %s.", plan.PrefixLength.ValueInt64(), n.Pool.IPRange, plan.Datacenter.ValueString()))
 	}
 	if req.State.Raw.IsNull() {

@@ -96,6 +96,13 @@ func (p *moxxieProvider) Configure(ctx context.Context, req provider.ConfigureRe
 	if diags.HasError() {
 		return
 	}
+	for _, in := range inputs {
+		if len(in.Unknown) > 0 {
+			// Some connection settings come from resources not applied yet: Terraform configures
+			// the provider again once they are known; until then plan-time checks are skipped.
+			return
+		}
+	}
 	set, errs := datacenter.Build(inputs, p.env)
 	appendFieldErrors(&resp.Diagnostics, errs, nil)
 	if resp.Diagnostics.HasError() {

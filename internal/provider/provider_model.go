@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"time"
 
@@ -135,6 +136,8 @@ func (m providerModel) inputs(ctx context.Context) ([]datacenter.Input, diag.Dia
 		}
 		inputs = append(inputs, in)
 	}
+	// Map order is random; errors that compare datacenters must land on the same one each run.
+	sort.Slice(inputs, func(i, j int) bool { return inputs[i].Name < inputs[j].Name })
 	return inputs, diags
 }
 

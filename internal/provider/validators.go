@@ -35,3 +35,23 @@ func (v notMatchingValidator) ValidateString(_ context.Context, req validator.St
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid value", fmt.Sprintf("%q %s.", s, v.message))
 	}
 }
+
+// validRegexp checks at validation time that a string compiles as a Go regular expression.
+func validRegexp() validator.String { return regexpValidator{} }
+
+type regexpValidator struct{}
+
+func (regexpValidator) Description(context.Context) string {
+	return "value must be a Go (RE2) regular expression"
+}
+
+func (v regexpValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (regexpValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := regexp.Compile(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid regular expression", err.Error())
+	}
+}

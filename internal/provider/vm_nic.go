@@ -67,7 +67,7 @@ func nicSchema() schema.ListNestedAttribute {
 					Optional:            true,
 					Computed:            true,
 					Default:             stringdefault.StaticString("virtio"),
-					Validators:          []validator.String{stringvalidator.OneOf("virtio", "e1000", "e1000e", "rtl8139", "vmxnet3")},
+					Validators:          []validator.String{stringvalidator.OneOf(vm.NICModels...)},
 				},
 				"mac": schema.StringAttribute{
 					MarkdownDescription: "MAC address PVE assigned.",

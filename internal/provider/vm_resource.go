@@ -174,6 +174,7 @@ func (r *vmResource) ValidateConfig(ctx context.Context, req resource.ValidateCo
 		return
 	}
 	validateNICs(ctx, cfg, resp)
+	validateDisks(ctx, cfg, &resp.Diagnostics)
 }
 
 func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
@@ -487,7 +488,7 @@ func parseVMImportID(id string) (string, int, error) {
 		return "", 0, fmt.Errorf("import ID %q must be DATACENTER/VMID, e.g. DC1/105", id)
 	}
 	vmid, err := strconv.Atoi(num)
-	if err != nil || vmid < 100 || vmid > 999999999 {
+	if err != nil || num[0] < '1' || num[0] > '9' || vmid < 100 || vmid > 999999999 {
 		return "", 0, fmt.Errorf("import ID %q: VMID %q must be a number from 100 to 999999999", id, num)
 	}
 	return dc, vmid, nil

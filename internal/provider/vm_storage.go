@@ -274,3 +274,30 @@ func cloudInitObserved(ctx context.Context, ci *vm.CloudInit, prior types.Object
 	diags.Append(d...)
 	return obj, diags
 }
+
+// validateDisks checks the disk list in configuration alone: slots PVE knows, each once, and
+// none on the slot the cloud-init drive takes.
+func validateDisks(ctx context.Context, cfg vmModel, diags *diag.Diagnostics) {
+	if cfg.Disks.IsNull() || cfg.Disks.IsUnknown() {
+		return
+	}
+	var disks []diskModel
+	diags.Append(cfg.Disks.ElementsAs(ctx, &disks, false)...)
+	seen := map[string]int{}
+	for i, d := range disks {
+		if d.Slot.IsUnknown() {
+			continue
+		}
+		p := path.Root("disk").AtListIndex(i).AtName("slot")
+		slot := d.Slot.ValueString()
+		switch first, dup := seen[slot]; {
+		case !vm.ValidSlot(slot):
+			diags.AddAttributeError(p, "Invalid disk slot", fmt.Sprintf("%q is not a disk slot PVE knows: use scsi0-30, virtio0-15, sata0-5 or ide0-3.", slot))
+		case dup:
+			diags.AddAttributeError(p, "Duplicate disk slot", fmt.Sprintf("Disks %d and %d both use %s; each slot holds one disk.", first, i, slot))
+		case slot == "ide2" && !cfg.CloudInit.IsNull():
+			diags.AddAttributeError(p, "Slot taken by cloud-init", "ide2 holds the cloud-init drive when cloud_init is set; put this disk on another slot.")
+		}
+		seen[slot] = i
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
@@ -56,6 +57,7 @@ func (d *vmsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, re
 			"name_regex": schema.StringAttribute{
 				MarkdownDescription: "Only VMs whose name matches this regular expression (Go RE2 syntax).",
 				Optional:            true,
+				Validators:          []validator.String{validRegexp()},
 			},
 			"tags": schema.SetAttribute{
 				MarkdownDescription: "Only VMs that carry all of these tags.",

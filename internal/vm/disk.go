@@ -2,6 +2,7 @@ package vm
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -116,7 +117,8 @@ func parseSizeGB(s string) (int64, error) {
 		mult = 1.0 / (1 << 30)
 	}
 	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f < 0 {
+	// Beyond 2^40 GiB is no disk: it is NaN, Inf or a typo, and would overflow int64.
+	if err != nil || f < 0 || math.IsNaN(f) || f*mult > 1<<40 || strings.ContainsAny(num, "xXpPnNiI") {
 		return 0, fmt.Errorf("size %q is not a PVE size", s)
 	}
 	gb := f * mult

@@ -50,3 +50,11 @@ func TestCreateValue(t *testing.T) {
 		t.Fatalf("createValue = %q (virtio has no ssd flag)", got)
 	}
 }
+
+func TestParseDiskRejectsSizesThatAreNoDisk(t *testing.T) {
+	for _, size := range []string{"NaNG", "InfG", "+InfG", "1e30G", "0x1p70G", "-5G"} {
+		if _, _, err := parseDisk("scsi0", "local-lvm:vm-1-disk-0,size="+size); err == nil {
+			t.Errorf("size %q must be refused", size)
+		}
+	}
+}

@@ -48,7 +48,17 @@ func (n NIC) ipconfigValue() string {
 	return v
 }
 
-var nicModels = map[string]bool{"virtio": true, "e1000": true, "e1000e": true, "rtl8139": true, "vmxnet3": true}
+// NICModels are the models PVE's net[n] takes (its macaddr aliases).
+var NICModels = []string{"e1000", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e1000e", "i82551", "i82557b", "i82559er",
+	"ne2k_isa", "ne2k_pci", "pcnet", "rtl8139", "virtio", "vmxnet3"}
+
+var nicModels = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range NICModels {
+		m[n] = true
+	}
+	return m
+}()
 
 // parseNIC reads net[n] and ipconfig[n] back.
 func parseNIC(netValue, ipconfig string) (NIC, error) {
@@ -59,6 +69,9 @@ func parseNIC(netValue, ipconfig string) (NIC, error) {
 		case i == 0 && nicModels[k]:
 			n.Model, n.MAC = k, strings.ToUpper(v)
 		case k == "model":
+			if !nicModels[v] {
+				return n, fmt.Errorf("model %q is not a NIC model PVE knows", v)
+			}
 			n.Model = v
 		case k == "macaddr":
 			n.MAC = strings.ToUpper(v)
@@ -66,8 +79,8 @@ func parseNIC(netValue, ipconfig string) (NIC, error) {
 			n.Bridge = v
 		case k == "tag" && hasValue:
 			tag, err := strconv.Atoi(v)
-			if err != nil {
-				return n, fmt.Errorf("tag %q: %w", v, err)
+			if err != nil || tag < 1 || tag > 4094 {
+				return n, fmt.Errorf("tag %q is not a VLAN (1-4094)", v)
 			}
 			n.VLAN = tag
 		}

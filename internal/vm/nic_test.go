@@ -56,3 +56,19 @@ func TestUpdateParamsKeepsMACAndDeletesRemovedNICs(t *testing.T) {
 		t.Fatalf("an unchanged VM must need no update, got %v", q)
 	}
 }
+
+// Every model PVE knows survives a read and a write: an imported VM keeps its MAC and model.
+func TestEveryPVEModelRoundTrips(t *testing.T) {
+	for _, m := range NICModels {
+		in := m + "=BC:24:11:00:00:04,bridge=vmbr0,tag=7"
+		n, err := parseNIC(in, "")
+		if err != nil || n.Model != m || n.MAC != "BC:24:11:00:00:04" || n.netValue() != in {
+			t.Errorf("parseNIC(%q) = %+v (%v), renders %q", in, n, err, n.netValue())
+		}
+	}
+	for _, bad := range []string{"virtio,bridge=vmbr0,tag=-3", "virtio,bridge=vmbr0,tag=4095", "model=xyz,bridge=vmbr0"} {
+		if _, err := parseNIC(bad, ""); err == nil {
+			t.Errorf("parseNIC(%q) must fail", bad)
+		}
+	}
+}
