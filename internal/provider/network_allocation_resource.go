@@ -201,6 +201,13 @@ func (r *networkAllocationResource) Create(ctx context.Context, req resource.Cre
 	})
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot allocate network", err.Error())
+		var taken *network.TakenError
+		if !errors.As(err, &taken) && !plan.ID.IsUnknown() {
+			// The vnet may exist by now (created, then the apply failed). Keep the allocation
+			// as tainted: refresh finds it by client and name and the next apply replaces it,
+			// instead of refusing a name that only this resource holds.
+			resp.Diagnostics.Append(partialState(ctx, req.Plan.Raw, &resp.State, map[string]string{"id": plan.ID.ValueString()})...)
+		}
 		return
 	}
 	plan.set(a)

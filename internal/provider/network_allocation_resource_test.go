@@ -14,6 +14,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/moxxie/terraform-provider-moxxie/internal/pvesim"
 )
 
 // networks declares DC1 as a plain VLAN datacenter and DC2 with Q-in-Q, as SPEC.md's example.
@@ -205,5 +207,36 @@ resource "moxxie_network_allocation" "n" {
 `,
 			ExpectError: regexp.MustCompile(`datacenter "DC1": no free VLAN left in vlan_range 100-101`),
 		}},
+	})
+}
+
+// An allocation whose SDN apply fails leaves a pending vnet behind; the resource keeps it as
+// tainted, and the next apply replaces it: one network in the end, never a refusal of its own
+// name, never two.
+func TestAccNetworkAllocation_failedApplyIsReplacedNotOrphaned(t *testing.T) {
+	env := newSimEnv(t, simDC{name: "DC1"})
+	config := env.providerBlock(map[string]string{"DC1": networks["DC1"]}) + `
+resource "moxxie_network_allocation" "n" {
+  datacenter = "DC1"
+  client_id  = "acme"
+}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{
+				PreConfig:   func() { env.cluster("DC1").SetFaults(pvesim.Faults{TaskFailRate: 1}) },
+				Config:      config,
+				ExpectError: regexp.MustCompile(`applying SDN changes in datacenter DC1`),
+			},
+			{
+				PreConfig: func() { env.cluster("DC1").SetFaults(pvesim.Faults{}) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("moxxie_network_allocation.n", plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				Check: func(*terraform.State) error { return env.distinctNetworks("DC1", 1) },
+			},
+		},
 	})
 }
