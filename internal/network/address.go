@@ -69,21 +69,10 @@ func (r *Addresses) Assign(ctx context.Context, c *dcrouter.Client, a Allocation
 
 // usedAddresses reads every VM's cloud-init addresses inside subnet, naming the VM that holds each.
 func usedAddresses(ctx context.Context, c *dcrouter.Client, subnet netip.Prefix, excludeVMID int) (map[netip.Addr]string, error) {
-	res, err := c.ClusterResources(ctx, "vm")
-	if err != nil {
-		return nil, err
-	}
 	used := map[netip.Addr]string{}
-	for _, r := range res {
-		if r.Type != "qemu" || r.VMID == excludeVMID {
-			continue
-		}
-		cfg, err := c.VMConfig(ctx, r.Node, r.VMID, false)
-		if dcrouter.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
+	err := eachVMConfig(ctx, c, func(r dcrouter.Resource, cfg dcrouter.VMConfig) {
+		if r.VMID == excludeVMID {
+			return
 		}
 		for k, v := range cfg {
 			if !strings.HasPrefix(k, "ipconfig") {
@@ -97,6 +86,32 @@ func usedAddresses(ctx context.Context, c *dcrouter.Client, subnet netip.Prefix,
 				}
 			}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return used, nil
+}
+
+// eachVMConfig calls fn with every VM's config in the datacenter; VMs that vanish meanwhile are
+// skipped.
+func eachVMConfig(ctx context.Context, c *dcrouter.Client, fn func(dcrouter.Resource, dcrouter.VMConfig)) error {
+	res, err := c.ClusterResources(ctx, "vm")
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if r.Type != "qemu" {
+			continue
+		}
+		cfg, err := c.VMConfig(ctx, r.Node, r.VMID, false)
+		if dcrouter.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		fn(r, cfg)
+	}
+	return nil
 }

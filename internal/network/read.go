@@ -83,22 +83,8 @@ func (a AttachedVM) String() string { return fmt.Sprintf("%s (VMID %d, %s)", a.N
 
 // AttachedVMs lists every NIC in the datacenter whose bridge is the vnet.
 func AttachedVMs(ctx context.Context, c *dcrouter.Client, vnet string) ([]AttachedVM, error) {
-	res, err := c.ClusterResources(ctx, "vm")
-	if err != nil {
-		return nil, err
-	}
 	var out []AttachedVM
-	for _, r := range res {
-		if r.Type != "qemu" {
-			continue
-		}
-		cfg, err := c.VMConfig(ctx, r.Node, r.VMID, false)
-		if dcrouter.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+	err := eachVMConfig(ctx, c, func(r dcrouter.Resource, cfg dcrouter.VMConfig) {
 		for key, val := range cfg {
 			if !strings.HasPrefix(key, "net") {
 				continue
@@ -110,6 +96,9 @@ func AttachedVMs(ctx context.Context, c *dcrouter.Client, vnet string) ([]Attach
 				out = append(out, AttachedVM{VMID: r.VMID, Name: r.Name, NIC: key})
 			}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].VMID != out[j].VMID {

@@ -68,7 +68,7 @@ func (m *Manager) Create(ctx context.Context, c *dcrouter.Client, id string, s S
 		// PVE clones to another node only from shared storage; cloning where the template is
 		// works everywhere.
 		node = s.Clone.TemplateNode
-		vmid, err = m.clone(ctx, c, id, node, s)
+		vmid, err = m.clone(ctx, c, id, s)
 	} else {
 		vmid, err = m.createConfig(ctx, c, id, node, s)
 	}
@@ -111,39 +111,30 @@ func (m *Manager) ours(ctx context.Context, c *dcrouter.Client, id string, vmid 
 	return found && mine.VMID == vmid, err
 }
 
-// clone copies the template into a new VM, retrying on VMID races like createConfig.
-func (m *Manager) clone(ctx context.Context, c *dcrouter.Client, id, node string, s Spec) (int, error) {
-	var lastErr error
-	for attempt := 0; attempt < maxCreateAttempts; attempt++ {
-		next, err := c.NextID(ctx)
-		if err != nil {
-			return 0, err
-		}
-		vmid := m.reserve(c.DC(), next)
+// clone copies the template into a new VM on the template's node.
+func (m *Manager) clone(ctx context.Context, c *dcrouter.Client, id string, s Spec) (int, error) {
+	return m.claimVMID(ctx, c, id, func(vmid int) (string, error) {
 		p := map[string]any{"newid": vmid, "name": s.Name, "full": s.Clone.Full}
 		if s.Clone.Full && len(s.Disks) > 0 {
 			p["storage"] = s.Disks[0].Storage
 		}
-		upid, err := c.CloneVM(ctx, s.Clone.TemplateNode, s.Clone.TemplateVMID, p)
-		if err == nil {
-			err = c.WaitTask(ctx, upid)
-			m.release(c.DC(), vmid)
-			if err != nil {
-				return vmid, fmt.Errorf("cloning template %d into VM %d: %w", s.Clone.TemplateVMID, vmid, err)
-			}
-			return vmid, nil
-		}
-		m.release(c.DC(), vmid)
-		if dcrouter.IsAlreadyExists(err) {
-			lastErr = err
-			continue
-		}
-		return 0, err
-	}
-	return 0, fmt.Errorf("no free VMID after %d attempts in datacenter %s: %w", maxCreateAttempts, c.DC(), lastErr)
+		return c.CloneVM(ctx, s.Clone.TemplateNode, s.Clone.TemplateVMID, p)
+	}, func(vmid int) string {
+		return fmt.Sprintf("cloning template %d into VM %d", s.Clone.TemplateVMID, vmid)
+	})
 }
 
+// createConfig makes a new, empty VM with the spec's settings.
 func (m *Manager) createConfig(ctx context.Context, c *dcrouter.Client, id, node string, s Spec) (int, error) {
+	return m.claimVMID(ctx, c, id, func(vmid int) (string, error) {
+		return c.CreateVM(ctx, node, createParams(id, vmid, s))
+	}, func(vmid int) string { return fmt.Sprintf("creating VM %d on %s", vmid, node) })
+}
+
+// claimVMID runs make (a create or a clone) with VMIDs from nextid until one is not taken. VMIDs
+// handed to this process's other creates are skipped; a lost race with another writer ("already
+// exists") is retried with the next id.
+func (m *Manager) claimVMID(ctx context.Context, c *dcrouter.Client, id string, make func(vmid int) (string, error), what func(vmid int) string) (int, error) {
 	var lastErr error
 	for attempt := 0; attempt < maxCreateAttempts; attempt++ {
 		next, err := c.NextID(ctx)
@@ -151,12 +142,12 @@ func (m *Manager) createConfig(ctx context.Context, c *dcrouter.Client, id, node
 			return 0, err
 		}
 		vmid := m.reserve(c.DC(), next)
-		upid, err := c.CreateVM(ctx, node, createParams(id, vmid, s))
+		upid, err := make(vmid)
 		if err == nil {
 			err = c.WaitTask(ctx, upid)
 			m.release(c.DC(), vmid)
 			if err != nil {
-				return vmid, fmt.Errorf("creating VM %d on %s: %w", vmid, node, err)
+				return vmid, fmt.Errorf("%s: %w", what(vmid), err)
 			}
 			return vmid, nil
 		}
@@ -167,7 +158,7 @@ func (m *Manager) createConfig(ctx context.Context, c *dcrouter.Client, id, node
 		// second one. PVE writes the settings (our identity tag among them) only when the create
 		// task ends, so first wait for whatever holds the VMID to finish being created.
 		if owned, oerr := m.ours(ctx, c, id, vmid); oerr != nil {
-			return 0, fmt.Errorf("creating VM %d: %w (and checking whether it exists: %v)", vmid, err, oerr)
+			return 0, fmt.Errorf("%s: %w (and checking whether it exists: %v)", what(vmid), err, oerr)
 		} else if owned {
 			return vmid, nil
 		}
