@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"math"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -219,6 +220,10 @@ func buildNetwork(in Input) (*Network, []FieldError) {
 		n.Pool.VLANs = r
 	}
 	if nin.SubnetPrefix != nil {
+		if !fitsInt32(*nin.SubnetPrefix) { // int is 32 bits on some release targets: never wrap
+			bad("subnet_prefix", "Invalid subnet prefix", "subnet_prefix %d is not a prefix length (at most 32).", *nin.SubnetPrefix)
+			rangeKnown = false
+		}
 		n.Pool.SubnetPrefix = int(*nin.SubnetPrefix)
 	}
 	if rangeKnown && !in.unknown("network.subnet_prefix") {
@@ -230,6 +235,8 @@ func buildNetwork(in Input) (*Network, []FieldError) {
 	case in.unknown("network.qinq_enabled") || in.unknown("network.service_vlan"):
 	case nin.QinQEnabled && nin.ServiceVLAN == nil:
 		bad("service_vlan", "Missing service VLAN", "qinq_enabled = true needs service_vlan, the outer 802.1ad S-tag (1-4094) that the switches carry between sites.")
+	case nin.QinQEnabled && !fitsInt32(*nin.ServiceVLAN):
+		bad("service_vlan", "Invalid service VLAN", "service_vlan %d is not a VLAN (1-4094).", *nin.ServiceVLAN)
 	case nin.QinQEnabled:
 		if err := ipam.ValidateServiceVLAN(int(*nin.ServiceVLAN)); err != nil {
 			bad("service_vlan", "Invalid service VLAN", "%s", err)
@@ -287,3 +294,5 @@ func checkPEM(s string) error {
 	}
 	return nil
 }
+
+func fitsInt32(v int64) bool { return v >= math.MinInt32 && v <= math.MaxInt32 }

@@ -93,6 +93,11 @@ func TestBuildRules(t *testing.T) {
 			in.Network.ServiceVLAN = i64(4095)
 		}, "network.service_vlan", "Invalid service VLAN", ""},
 		{"service vlan without qinq", func(in *Input) { in.Network.ServiceVLAN = i64(3000) }, "network.service_vlan", "Service VLAN without Q-in-Q", ""},
+		{"subnet prefix beyond 32-bit int", func(in *Input) { in.Network.SubnetPrefix = i64(4294967320) }, "network.subnet_prefix", "Invalid subnet prefix", "4294967320 is not a prefix length"},
+		{"service vlan beyond 32-bit int", func(in *Input) {
+			in.Network.QinQEnabled = true
+			in.Network.ServiceVLAN = i64(4294970296)
+		}, "network.service_vlan", "Invalid service VLAN", "4294970296 is not a VLAN"},
 		{"negative limit", func(in *Input) { in.Limits = &LimitsInput{MaxCores: i64(-4)} }, "limits.max_cores", "Invalid limit", "-4"},
 	}
 	for _, tc := range cases {
