@@ -131,10 +131,10 @@ func (m *Manager) createConfig(ctx context.Context, c *dcrouter.Client, id, node
 	}, func(vmid int) string { return fmt.Sprintf("creating VM %d on %s", vmid, node) })
 }
 
-// claimVMID runs make (a create or a clone) with VMIDs from nextid until one is not taken. VMIDs
+// claimVMID runs submit (a create or a clone) with VMIDs from nextid until one is not taken. VMIDs
 // handed to this process's other creates are skipped; a lost race with another writer ("already
 // exists") is retried with the next id.
-func (m *Manager) claimVMID(ctx context.Context, c *dcrouter.Client, id string, make func(vmid int) (string, error), what func(vmid int) string) (int, error) {
+func (m *Manager) claimVMID(ctx context.Context, c *dcrouter.Client, id string, submit func(vmid int) (string, error), what func(vmid int) string) (int, error) {
 	var lastErr error
 	for attempt := 0; attempt < maxCreateAttempts; attempt++ {
 		next, err := c.NextID(ctx)
@@ -142,7 +142,7 @@ func (m *Manager) claimVMID(ctx context.Context, c *dcrouter.Client, id string, 
 			return 0, err
 		}
 		vmid := m.reserve(c.DC(), next)
-		upid, err := make(vmid)
+		upid, err := submit(vmid)
 		if err == nil {
 			err = c.WaitTask(ctx, upid)
 			m.release(c.DC(), vmid)
