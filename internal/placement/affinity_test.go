@@ -38,17 +38,18 @@ func TestCheckAffinity(t *testing.T) {
 	}
 }
 
-func TestLedgerReplacesByName(t *testing.T) {
+func TestLedgerReplacesByDatacenterAndName(t *testing.T) {
 	l := NewLedger()
 	l.Record(Planned{Name: "b", DC: "DC1", Cores: 1})
 	l.Record(Planned{Name: "a", DC: "DC1", Cores: 2})
-	l.Record(Planned{Name: "b", DC: "DC2", Cores: 4}) // planned again during apply
-	got := l.Others("x")
-	want := []Planned{{Name: "a", DC: "DC1", Cores: 2}, {Name: "b", DC: "DC2", Cores: 4}}
+	l.Record(Planned{Name: "b", DC: "DC1", Cores: 4}) // planned again during apply
+	l.Record(Planned{Name: "b", DC: "DC2", Cores: 8}) // another VM of the same name elsewhere
+	got := l.Others(Planned{Name: "x", DC: "DC1"})
+	want := []Planned{{Name: "a", DC: "DC1", Cores: 2}, {Name: "b", DC: "DC1", Cores: 4}, {Name: "b", DC: "DC2", Cores: 8}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Others = %+v, want %+v", got, want)
 	}
-	if got := l.Others("a"); len(got) != 1 || got[0].Name != "b" {
-		t.Fatalf("Others(a) = %+v", got)
+	if got := l.Others(Planned{Name: "b", DC: "DC1"}); len(got) != 2 || got[0].Name != "a" || got[1].DC != "DC2" {
+		t.Fatalf("Others(b in DC1) = %+v", got)
 	}
 }

@@ -17,8 +17,9 @@ type Planned struct {
 
 // Ledger remembers the VMs planned in this provider process, so that capacity and affinity are
 // judged against the whole plan, not one VM at a time. Terraform plans again during apply (a
-// fresh process per walk), so entries are keyed by name: planning a VM twice replaces its entry,
-// and callers skip entries the cluster already holds rather than counting them twice.
+// fresh process per walk), so entries are keyed by datacenter and name: planning a VM twice
+// replaces its entry, same-named VMs of different datacenters stay apart, and callers skip
+// entries the cluster already holds rather than counting them twice.
 type Ledger struct {
 	mu      sync.Mutex
 	entries map[string]Planned
@@ -27,23 +28,30 @@ type Ledger struct {
 // NewLedger returns an empty ledger.
 func NewLedger() *Ledger { return &Ledger{entries: map[string]Planned{}} }
 
-// Record notes p, replacing an earlier entry of the same name.
+func (p Planned) key() string { return p.DC + "/" + p.Name }
+
+// Record notes p, replacing an earlier entry of the same datacenter and name.
 func (l *Ledger) Record(p Planned) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.entries[p.Name] = p
+	l.entries[p.key()] = p
 }
 
-// Others returns every entry except the one named, sorted by name.
-func (l *Ledger) Others(name string) []Planned {
+// Others returns every entry except me's, sorted by name, then datacenter.
+func (l *Ledger) Others(me Planned) []Planned {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]Planned, 0, len(l.entries))
-	for n, p := range l.entries {
-		if n != name {
+	for k, p := range l.entries {
+		if k != me.key() {
 			out = append(out, p)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].DC < out[j].DC
+	})
 	return out
 }

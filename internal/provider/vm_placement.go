@@ -121,7 +121,7 @@ func (r *vmResource) checkCapacity(snap inventory.Snapshot, me placement.Planned
 		}
 	}
 	demands := []placement.Demand{{Key: me.Name, Cores: me.Cores, MemoryMB: me.MemoryMB}}
-	for _, o := range r.data.ledger.Others(me.Name) {
+	for _, o := range r.data.ledger.Others(me) {
 		if o.DC != me.DC || o.Exists {
 			continue
 		}
@@ -140,7 +140,7 @@ func (r *vmResource) checkCapacity(snap inventory.Snapshot, me placement.Planned
 // and the rules of VMs planned in this run against this VM, so the outcome does not depend on
 // which of two VMs Terraform plans first.
 func (r *vmResource) checkAffinity(ctx context.Context, me placement.Planned, diags *diag.Diagnostics) {
-	planned := r.data.ledger.Others(me.Name)
+	planned := r.data.ledger.Others(me)
 	where := map[string][]placement.Placed{}
 	for _, name := range r.data.dcs.Names() {
 		c, err := r.data.client(name)
@@ -157,8 +157,12 @@ func (r *vmResource) checkAffinity(ctx context.Context, me placement.Planned, di
 			}
 		}
 	}
+	plannedAt := map[string][]placement.Placed{}
 	for _, p := range planned {
-		where[p.Name] = []placement.Placed{{Name: p.Name, DC: p.DC}} // the plan moves it there
+		plannedAt[p.Name] = append(plannedAt[p.Name], placement.Placed{Name: p.Name, DC: p.DC})
+	}
+	for name, list := range plannedAt {
+		where[name] = list // the plan puts them there, wherever they are now
 	}
 	var others []placement.Placed
 	for _, list := range where {
