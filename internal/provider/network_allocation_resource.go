@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/datacenter"
+	"github.com/moxxie/terraform-provider-moxxie/internal/ipam"
 	"github.com/moxxie/terraform-provider-moxxie/internal/network"
 )
 
@@ -202,7 +203,8 @@ func (r *networkAllocationResource) Create(ctx context.Context, req resource.Cre
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot allocate network", err.Error())
 		var taken *network.TakenError
-		if !errors.As(err, &taken) && !plan.ID.IsUnknown() {
+		var exhausted *ipam.ExhaustedError
+		if !errors.As(err, &taken) && !errors.As(err, &exhausted) && !plan.ID.IsUnknown() {
 			// The vnet may exist by now (created, then the apply failed). Keep the allocation
 			// as tainted: refresh finds it by client and name and the next apply replaces it,
 			// instead of refusing a name that only this resource holds.
@@ -296,7 +298,30 @@ func (r *networkAllocationResource) Delete(ctx context.Context, req resource.Del
 		resp.Diagnostics.AddError("Cannot release network", err.Error())
 		return
 	}
-	if err := network.Release(ctx, c, state.Vnet.ValueString(), r.data.inUseWait); err != nil {
+	vnet := state.Vnet.ValueString()
+	if vnet == "" {
+		// Kept from a create that failed before its vnet was known: find it by client and name.
+		ref, err := network.ParseID(state.ID.ValueString())
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot release network", err.Error())
+			return
+		}
+		n, err := r.data.networkOf(state.Datacenter.ValueString())
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot release network", err.Error())
+			return
+		}
+		a, found, err := network.Get(ctx, c, n, ref)
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot release network", err.Error())
+			return
+		}
+		if !found {
+			return // nothing was made
+		}
+		vnet = a.Vnet
+	}
+	if err := network.Release(ctx, c, vnet, r.data.inUseWait); err != nil {
 		var inUse *network.InUseError
 		if errors.As(err, &inUse) {
 			resp.Diagnostics.AddError("Network still in use", err.Error())
