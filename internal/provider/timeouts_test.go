@@ -30,7 +30,7 @@ resource "moxxie_vm" "slow" {
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
-					env.cluster("DC1").SetFaults(pvesim.Faults{TaskExtra: 8 * time.Second})
+					env.cluster("DC1").SetFaults(pvesim.Faults{TaskExtra: 15 * time.Second})
 					started = time.Now()
 				},
 				Config:      cfg("2s"),
@@ -38,7 +38,7 @@ resource "moxxie_vm" "slow" {
 			},
 			{
 				PreConfig: func() {
-					if waited := time.Since(started); waited > 7*time.Second {
+					if waited := time.Since(started); waited > 12*time.Second {
 						t.Errorf("the create waited %s, past its 2s timeout", waited)
 					}
 					env.cluster("DC1").SetFaults(pvesim.Faults{})
