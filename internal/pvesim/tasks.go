@@ -98,16 +98,26 @@ func taskRoutes() []route {
 	}}
 }
 
-func (c *Cluster) taskStatus(req *request) (any, error) {
+// requestTask resolves the request's {upid} to a task of its {node}, with PVE's errors for a
+// malformed UPID and an unknown task. Caller holds mu.
+func (c *Cluster) requestTask(req *request) (*task, error) {
 	upid := req.str("upid")
 	if !upidRe.MatchString(upid) {
 		return nil, failf("unable to parse worker upid '%s'", upid)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	t := c.tasks[upid]
 	if t == nil || t.node != req.node {
 		return nil, paramErr("upid", "no such task")
+	}
+	return t, nil
+}
+
+func (c *Cluster) taskStatus(req *request) (any, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.requestTask(req)
+	if err != nil {
+		return nil, err
 	}
 	user, tokenID, isToken := strings.Cut(t.user, "!")
 	out := map[string]any{

@@ -109,17 +109,13 @@ func workerRoutes() []route {
 // taskLog serves a task's log as {n, t} lines; tasks without a log of
 // their own show just their end line, as a quiet PVE worker does.
 func (c *Cluster) taskLog(req *request) (any, error) {
-	upid := req.str("upid")
-	if !upidRe.MatchString(upid) {
-		return nil, failf("unable to parse worker upid '%s'", upid)
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := c.tasks[upid]
-	if t == nil || t.node != req.node {
-		return nil, paramErr("upid", "no such task")
+	t, err := c.requestTask(req)
+	if err != nil {
+		return nil, err
 	}
-	lines, ok := c.taskLogs[upid]
+	lines, ok := c.taskLogs[t.upid]
 	if !ok && t.exit != "" {
 		lines = []string{taskEndLine(t.exit)}
 	}
