@@ -80,7 +80,7 @@ func Take(ctx context.Context, c *dcrouter.Client) (Snapshot, error) {
 	for _, r := range res {
 		switch r.Type {
 		case "node":
-			s.Nodes = append(s.Nodes, placement.NodeUsage{Name: r.Node, Online: r.Status == "online", Cores: int64(r.MaxCPU), MemoryBytes: r.MaxMem, UsedBytes: r.Mem})
+			s.Nodes = append(s.Nodes, vm.NodeUsage(r))
 		case "qemu":
 			id, tags := vm.SplitTags(r.TagList())
 			s.VMs = append(s.VMs, VM{VMID: r.VMID, ID: id, Name: r.Name, Node: r.Node, Running: r.Status == "running",

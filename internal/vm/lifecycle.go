@@ -177,18 +177,22 @@ func ChooseNode(ctx context.Context, c *dcrouter.Client) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	nodes := make([]placement.NodeUsage, 0, len(res))
+	var nodes []placement.NodeUsage
 	for _, r := range res {
-		if r.Type != "node" {
-			continue
+		if r.Type == "node" {
+			nodes = append(nodes, NodeUsage(r))
 		}
-		nodes = append(nodes, placement.NodeUsage{Name: r.Node, Online: r.Status == "online", Cores: int64(r.MaxCPU), MemoryBytes: r.MaxMem, UsedBytes: r.Mem})
 	}
 	node, err := placement.ChooseNode(nodes)
 	if errors.Is(err, placement.ErrNoOnlineNode) {
 		return "", fmt.Errorf("datacenter %s has no online node to place the VM on", c.DC())
 	}
 	return node, err
+}
+
+// NodeUsage reads a node entry of /cluster/resources into placement's figures.
+func NodeUsage(r dcrouter.Resource) placement.NodeUsage {
+	return placement.NodeUsage{Name: r.Node, Online: r.Status == "online", Cores: int64(r.MaxCPU), MemoryBytes: r.MaxMem, UsedBytes: r.Mem}
 }
 
 // Locate finds the VM carrying identity id in one datacenter with a single /cluster/resources call.
