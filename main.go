@@ -2,11 +2,12 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"log"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/provider"
 )
@@ -19,11 +20,16 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run with support for debuggers like delve")
 	flag.Parse()
 
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address:         "registry.terraform.io/moxxie/moxxie",
-		Debug:           debug,
-		ProtocolVersion: 6,
-	})
+	quietSDKLogs()
+	startHeapProfile()
+	// providerserver.Serve with protocol 6, but with the framework's server wrapped (detachedServer).
+	var opts []tf6server.ServeOpt
+	if debug {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
+	err := tf6server.Serve("registry.terraform.io/moxxie/moxxie", func() tfprotov6.ProviderServer {
+		return detachedServer{providerserver.NewProtocol6(provider.New(version)())()}
+	}, opts...)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -11,7 +11,9 @@ dc2_addr=${DEMO_DC2_ADDR:-127.0.0.1:18007}
 token_id='root@pam!moxxie'
 token_secret=${DEMO_TOKEN_SECRET:-demo-$(date +%s)-$RANDOM}
 
-command -v terraform >/dev/null || { echo "demo: terraform is not on PATH" >&2; exit 1; }
+# TERRAFORM picks the CLI: terraform on PATH by default, or e.g. OpenTofu (scripts/opentofu.sh).
+tf=${TERRAFORM:-terraform}
+command -v "$tf" >/dev/null || { echo "demo: $tf is not on PATH" >&2; exit 1; }
 rm -rf "$work"
 mkdir -p "$work/bin" "$work/quickstart"
 
@@ -56,12 +58,12 @@ tfvars=(-var "dc1_url=https://$dc1_addr" -var "dc2_url=https://$dc2_addr"
   -var "dc1_fingerprint=$(fingerprint DC1)" -var "dc2_fingerprint=$(fingerprint DC2)")
 
 cd "$work/quickstart"
-echo "==> terraform apply"
-terraform apply -auto-approve -input=false "${tfvars[@]}"
+echo "==> $tf apply ($("$tf" version | head -n 1))"
+"$tf" apply -auto-approve -input=false "${tfvars[@]}"
 echo "==> outputs"
-terraform output
+"$tf" output
 echo "==> a second plan must be empty"
-terraform plan -detailed-exitcode -input=false "${tfvars[@]}" >/dev/null
-echo "==> terraform destroy"
-terraform destroy -auto-approve -input=false "${tfvars[@]}"
+"$tf" plan -detailed-exitcode -input=false "${tfvars[@]}" >/dev/null
+echo "==> $tf destroy"
+"$tf" destroy -auto-approve -input=false "${tfvars[@]}"
 echo "==> demo finished"

@@ -27,6 +27,8 @@ type world struct {
 	dir     string
 	servers map[string]*pvesim.Server
 	env     []string
+	// extraDCs is HCL for datacenters that are not simulators (the outage row's frozen one).
+	extraDCs string
 }
 
 func newWorld(providerDir string, dcs int, taskDuration time.Duration) (*world, error) {
@@ -74,16 +76,20 @@ func (w *world) names() []string {
 }
 
 // write replaces the configuration: the provider block plus body.
-func (w *world) write(body string) error {
+func (w *world) write(body string) error { return w.writeIn(w.dir, body) }
+
+// writeIn writes the configuration into another working directory (a second workspace).
+func (w *world) writeIn(dir, body string) error {
 	var b strings.Builder
 	b.WriteString("terraform {\n  required_providers {\n    moxxie = { source = \"moxxie/moxxie\" }\n  }\n}\n\nprovider \"moxxie\" {\n  datacenters = {\n")
 	for _, n := range w.names() {
 		s := w.servers[n]
 		fmt.Fprintf(&b, "    %s = {\n      proxmox_url = %q\n      tls_fingerprint = %q\n    }\n", n, s.URL, s.Fingerprint)
 	}
+	b.WriteString(w.extraDCs)
 	b.WriteString("  }\n}\n\n")
 	b.WriteString(body)
-	return os.WriteFile(filepath.Join(w.dir, "main.tf"), []byte(b.String()), 0o644)
+	return os.WriteFile(filepath.Join(dir, "main.tf"), []byte(b.String()), 0o644)
 }
 
 // vms declares n VMs spread round-robin over the datacenters.
@@ -99,8 +105,13 @@ func (w *world) vms(n int) string {
 // terraform runs one terraform command and returns its wall time; peak, when not nil, receives
 // the provider process's peak resident memory in bytes.
 func (w *world) terraform(peak *int64, args ...string) (time.Duration, error) {
+	return w.terraformIn(w.dir, peak, args...)
+}
+
+// terraformIn runs terraform in another working directory.
+func (w *world) terraformIn(dir string, peak *int64, args ...string) (time.Duration, error) {
 	cmd := exec.Command("terraform", args...)
-	cmd.Dir, cmd.Env = w.dir, w.env
+	cmd.Dir, cmd.Env = dir, w.env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	stop := make(chan struct{})
@@ -184,6 +195,44 @@ func (w *world) vmCount() int {
 	n := 0
 	for _, s := range w.servers {
 		n += len(s.Cluster.VMs())
+	}
+	return n
+}
+
+// breakdown names the routes that took more than one request in total, most first: what a
+// figure of requests is made of.
+func (w *world) breakdown() string {
+	counts := map[string]int64{}
+	for _, s := range w.servers {
+		for _, rc := range s.Cluster.Requests() {
+			counts[rc.Method+" "+rc.Path] += rc.Count
+		}
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return counts[keys[i]] > counts[keys[j]] || counts[keys[i]] == counts[keys[j]] && keys[i] < keys[j]
+	})
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// clusterWideRoutes are the reads that concern a whole datacenter rather than one VM.
+var clusterWideRoutes = map[string]bool{"/cluster/resources": true, "/cluster/nextid": true, "/version": true, "/cluster/status": true}
+
+func (w *world) clusterWideRequests() int64 {
+	var n int64
+	for _, s := range w.servers {
+		for _, rc := range s.Cluster.Requests() {
+			if clusterWideRoutes[rc.Path] {
+				n += rc.Count
+			}
+		}
 	}
 	return n
 }

@@ -190,6 +190,7 @@ func TestStatsAndFaultsEndpoints(t *testing.T) {
 	var stats map[string]struct {
 		Requests []pvesim.RequestCount `json:"requests"`
 		Total    int64                 `json:"total"`
+		Faults   pvesim.FaultCounts    `json:"faults"`
 	}
 	_, body = call("GET", urls["stats"]+"/stats", "", false)
 	if err := json.Unmarshal([]byte(body), &stats); err != nil {
@@ -199,6 +200,13 @@ func TestStatsAndFaultsEndpoints(t *testing.T) {
 	for _, dc := range []string{"DC1", "DC2"} {
 		if s := stats[dc]; s.Total != 1 || len(s.Requests) != 1 || s.Requests[0] != want[0] {
 			t.Errorf("%s stats = %+v", dc, s)
+		}
+	}
+	// Both /version calls were delayed (-latency); only DC1's was a 503.
+	wantFaults := map[string]pvesim.FaultCounts{"DC1": {Delayed: 1, Error503: 1}, "DC2": {Delayed: 1}}
+	for dc, want := range wantFaults {
+		if got := stats[dc].Faults; got != want {
+			t.Errorf("%s fault counts = %+v, want %+v", dc, got, want)
 		}
 	}
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moxxie/terraform-provider-moxxie/internal/pvesim"
 )
 
 func TestRunAnnouncesAndServes(t *testing.T) {
@@ -78,6 +80,9 @@ func TestParseFlagsRejects(t *testing.T) {
 		{nil, "at least one -dc"},
 		{[]string{"-dc", "DC1"}, "not NAME=VALUE"},
 		{[]string{"-dc", "DC1=127.0.0.1:0", "-token", "root=x"}, "want USER@REALM!ID=SECRET"},
+		{[]string{"-dc", "DC1=127.0.0.1:0", "-role", "R=VM.Bogus"}, "-role R: invalid privilege 'VM.Bogus'"},
+		{[]string{"-dc", "DC1=127.0.0.1:0", "-privsep-token", "m@pve!tk=s:Nope"}, "role 'Nope' does not exist"},
+		{[]string{"-dc", "DC1=127.0.0.1:0", "-privsep-token", "m@pve!tk=s"}, "want USER@REALM!ID=SECRET:ROLE"},
 		{[]string{"-dc", "DC1=127.0.0.1:0", "-nodes", "0"}, "-nodes must be at least 1"},
 	}
 	for _, tt := range tests {
@@ -85,6 +90,24 @@ func TestParseFlagsRejects(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("parseFlags(%q) = %v, want %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+// -pbs-dir gives every datacenter the same datastore; without it none has one.
+func TestPBSDirFlag(t *testing.T) {
+	o, err := parseFlags([]string{"-dc", "DC1=127.0.0.1:0", "-dc", "DC2=127.0.0.1:0", "-pbs-dir", t.TempDir()}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.openPBS(); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := o.clusterConfig("DC1").PBS, o.clusterConfig("DC2").PBS; a == nil || a != b {
+		t.Errorf("PBS datastores %p %p, want one shared", a, b)
+	}
+	o, _ = parseFlags([]string{"-dc", "DC1=127.0.0.1:0"}, io.Discard)
+	if err := o.openPBS(); err != nil || o.clusterConfig("DC1").PBS != nil {
+		t.Errorf("without -pbs-dir: %v %v", err, o.clusterConfig("DC1").PBS)
 	}
 }
 
@@ -100,5 +123,23 @@ func TestClusterConfigFromFlags(t *testing.T) {
 	}
 	if cfg.Users["root@pam"] != "pw" || cfg.Tokens["a@pve!t"] != "s" || cfg.Name != "DC1" {
 		t.Errorf("users %v tokens %v", cfg.Users, cfg.Tokens)
+	}
+}
+
+func TestLimitedTokenFlags(t *testing.T) {
+	o, err := parseFlags([]string{"-dc", "DC1=127.0.0.1:0", "-role", "Viewer=VM.Audit,Sys.Audit",
+		"-privsep-token", "view@pve!ro=S1:Viewer", "-privsep-token", "aud@pve!au=S2:PVEAuditor"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl := pvesim.New(o.clusterConfig("DC1")).Access()
+	if !acl.Has("view@pve!ro", "/vms/100", "VM.Audit") || acl.Has("view@pve!ro", "/vms/100", "VM.Allocate") {
+		t.Errorf("view@pve!ro holds %v on /vms/100", acl.Permissions("view@pve!ro", "/vms/100"))
+	}
+	if !acl.Has("aud@pve!au", "/storage/local", "Datastore.Audit") || acl.Has("aud@pve!au", "/", "Sys.Modify") {
+		t.Errorf("aud@pve!a holds %v on /", acl.Permissions("aud@pve!au", "/"))
+	}
+	if _, err := acl.VerifyToken("view@pve!ro", "S1", func(a, b string) bool { return a == b }); err != nil {
+		t.Errorf("token secret: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ type datacenter struct {
 type dcStats struct {
 	Requests []pvesim.RequestCount `json:"requests"`
 	Total    int64                 `json:"total"`
+	Faults   pvesim.FaultCounts    `json:"faults"` // how often each injected fault fired
 }
 
 // statsHandler serves GET /stats, and GET and POST /faults (?dc=NAME picks
@@ -28,7 +29,7 @@ func statsHandler(dcs []datacenter) http.Handler {
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
 		out := map[string]dcStats{}
 		for _, dc := range dcs {
-			out[dc.name] = dcStats{Requests: dc.cluster.Requests(), Total: dc.cluster.RequestTotal()}
+			out[dc.name] = dcStats{Requests: dc.cluster.Requests(), Total: dc.cluster.RequestTotal(), Faults: dc.cluster.FaultCounts()}
 		}
 		writeJSON(w, http.StatusOK, out)
 	})

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/ipam"
@@ -30,6 +31,13 @@ func (e FieldError) Error() string {
 	}
 	return where + ": " + e.Summary + ": " + e.Detail
 }
+
+// Bounds of connect_timeout: below 100ms even a healthy handshake over a WAN link fails; above
+// 5m a DC that does not answer stalls a walk for longer than anyone waits.
+const (
+	MinConnectTimeout = 100 * time.Millisecond
+	MaxConnectTimeout = 5 * time.Minute
+)
 
 // Env looks up an environment variable; tests pass a map-backed one.
 type Env func(key string) string
@@ -75,6 +83,7 @@ func Build(inputs []Input, env Env) (Set, []FieldError) {
 		}
 	}
 	errs = append(errs, overlappingRanges(set)...)
+	errs = append(errs, sharedURLs(set)...)
 	if len(errs) > 0 {
 		for _, e := range errs {
 			delete(set, e.DC)
@@ -93,6 +102,7 @@ func build(in Input, env Env) (Settings, []FieldError) {
 	}
 	s := Settings{Name: in.Name, Location: in.Location, Storage: DefaultStorage}
 	s.Conn.Name = in.Name
+	s.Conn.Failed = in.Failed
 
 	if !in.unknown("proxmox_url") {
 		if u, err := dcrouter.NormalizeURL(in.ProxmoxURL); err != nil {
@@ -102,16 +112,25 @@ func build(in Input, env Env) (Settings, []FieldError) {
 		}
 	}
 
+	for _, field := range []string{"api_token", "password"} {
+		if in.Empty[field] {
+			envVar := TokenEnvVar(in.Name)
+			if field == "password" {
+				envVar = PasswordEnvVar(in.Name)
+			}
+			bad(field, "Empty credential", "%s is set to an empty string; set it, or leave %s out to take it from the environment variable %s.", field, field, envVar)
+		}
+	}
 	token := in.APIToken
-	if token == "" && !in.unknown("api_token") {
+	if token == "" && !in.unknown("api_token") && !in.Empty["api_token"] {
 		token = env(TokenEnvVar(in.Name))
 	}
 	password := in.Password
-	if password == "" && !in.unknown("password") {
+	if password == "" && !in.unknown("password") && !in.Empty["password"] {
 		password = env(PasswordEnvVar(in.Name))
 	}
 	switch {
-	case in.unknown("api_token") || in.unknown("username") || in.unknown("password"):
+	case in.unknown("api_token") || in.unknown("username") || in.unknown("password") || in.Empty["api_token"] || in.Empty["password"]:
 	case token != "":
 		id, secret, err := dcrouter.ParseAPIToken(token)
 		if err != nil {
@@ -151,6 +170,18 @@ func build(in Input, env Env) (Settings, []FieldError) {
 		}
 	}
 
+	if in.ConnectTimeout != "" && !in.unknown("connect_timeout") {
+		d, err := time.ParseDuration(in.ConnectTimeout)
+		switch {
+		case err != nil:
+			bad("connect_timeout", "Invalid connect timeout", "%q is not a duration such as \"10s\" or \"1m\".", in.ConnectTimeout)
+		case d < MinConnectTimeout || d > MaxConnectTimeout:
+			bad("connect_timeout", "Invalid connect timeout", "connect_timeout must be between %s and %s, got %s.", MinConnectTimeout, MaxConnectTimeout, d)
+		default:
+			s.Conn.ConnectTimeout = d
+		}
+	}
+
 	if in.RouterAddress != "" && !in.unknown("router_address") {
 		a, err := netip.ParseAddr(in.RouterAddress)
 		if err != nil || !a.Is4() {
@@ -178,7 +209,39 @@ func build(in Input, env Env) (Settings, []FieldError) {
 			}
 		}
 	}
+	if in.Placement != nil {
+		s.Placement = buildPlacement(in, bad)
+	} else {
+		s.Placement = placement.Policy{MemoryRatio: DefaultMemoryAllocationRatio}
+	}
 	return s, errs
+}
+
+func buildPlacement(in Input, bad func(field, summary, format string, args ...any)) placement.Policy {
+	pin := in.Placement
+	p := placement.Policy{MemoryRatio: DefaultMemoryAllocationRatio, CountStopped: pin.CountStoppedVMs}
+	for _, r := range []struct {
+		field string
+		v     *float64
+		out   *float64
+	}{{"placement.cpu_allocation_ratio", pin.CPUAllocationRatio, &p.CPURatio}, {"placement.memory_allocation_ratio", pin.MemoryAllocationRatio, &p.MemoryRatio}} {
+		if r.v == nil {
+			continue
+		}
+		if !(*r.v > 0) || math.IsInf(*r.v, 0) {
+			bad(r.field, "Invalid allocation ratio", "%s must be a number above 0 (1 means no overcommit; leave it out for the default), got %v.", r.field, *r.v)
+			continue
+		}
+		*r.out = *r.v
+	}
+	if v := pin.ReservedMemoryMB; v != nil {
+		if *v < 0 {
+			bad("placement.reserved_memory_mb", "Invalid reserved memory", "placement.reserved_memory_mb must be 0 or more, got %d.", *v)
+		} else {
+			p.ReservedMemoryMB = *v
+		}
+	}
+	return p
 }
 
 func limit(v *int64) int64 {
@@ -268,6 +331,28 @@ func overlappingRanges(set Set) []FieldError {
 					Detail: fmt.Sprintf("ip_range %s of %q overlaps ip_range %s of %q; datacenters must use disjoint ranges so their networks stay isolated.", na.Pool.IPRange, a, nb.Pool.IPRange, b)})
 			}
 		}
+	}
+	return errs
+}
+
+// sharedURLs refuses two datacenters on one endpoint: each entry is its own cluster, and the same
+// cluster twice would list every VM twice and count its capacity twice. The error lands on the
+// later name, the same one each run.
+func sharedURLs(set Set) []FieldError {
+	var errs []FieldError
+	seen := map[string]string{}
+	for _, name := range set.Names() {
+		s := set[name]
+		if s.Conn.URL == "" {
+			continue
+		}
+		key := strings.ToLower(s.Conn.URL)
+		if other, dup := seen[key]; dup {
+			errs = append(errs, FieldError{DC: name, Field: "proxmox_url", Summary: "Duplicate Proxmox URL",
+				Detail: fmt.Sprintf("%q and %q both use %s; each datacenter must be its own cluster, else moxxie lists every VM twice and counts its capacity twice.", other, name, s.Conn.URL)})
+			continue
+		}
+		seen[key] = name
 	}
 	return errs
 }

@@ -17,6 +17,10 @@ const (
 	DefaultStorage      = "local-lvm"
 	DefaultBridge       = "vmbr0"
 	DefaultSubnetPrefix = 24
+	// DefaultMemoryAllocationRatio: memory is not overcommitted, as PVE's own figures assume.
+	// Without a CPU ratio vCPUs are not bounded per node at all (PVE refuses only a VM wider
+	// than its node).
+	DefaultMemoryAllocationRatio = 1.0
 )
 
 // Settings is one validated datacenter.
@@ -28,6 +32,7 @@ type Settings struct {
 	Storage       string
 	Network       *Network         // nil when the datacenter declares no network pools
 	Limits        placement.Limits // zero fields: no limit
+	Placement     placement.Policy // zero: PVE's own rules (see DefaultMemoryAllocationRatio)
 }
 
 // Network is a datacenter's network pools; Pool carries the allocation rules.

@@ -17,9 +17,15 @@ type Input struct {
 	Storage        string
 	Network        *NetworkInput
 	Limits         *LimitsInput
+	Placement      *PlacementInput
 	MaxConcurrent  *int64
+	ConnectTimeout string // Go duration, e.g. "10s"; empty: dcrouter.DefaultConnectTimeout
+	Failed         bool   // declared lost: moxxie sends it no request
 
 	Unknown map[string]bool // keyed by field path, e.g. "network.ip_range"
+	// Empty lists the credential fields set to "" in the configuration: an error, where a field
+	// left out falls back to the environment.
+	Empty map[string]bool
 }
 
 // NetworkInput is the network block of a datacenter.
@@ -37,6 +43,14 @@ type LimitsInput struct {
 	MaxVMs      *int64
 	MaxCores    *int64
 	MaxMemoryMB *int64
+}
+
+// PlacementInput is the placement block of a datacenter; nil fields take the defaults.
+type PlacementInput struct {
+	CPUAllocationRatio    *float64
+	MemoryAllocationRatio *float64
+	ReservedMemoryMB      *int64
+	CountStoppedVMs       bool
 }
 
 func (in Input) unknown(field string) bool { return in.Unknown[field] }

@@ -84,8 +84,10 @@ func (c *Client) login(ctx context.Context) error {
 	} else {
 		_, err = c.api.Ticket(rctx, c.ticket.creds)
 	}
+	c.reach.exhausted(ctx, err)
 	err = c.convert(ctx, http.MethodPost, ticketPath, ex, err)
 	c.logRequest(ctx, http.MethodPost, ticketPath, ex, time.Since(start), err)
+	c.logUnreachable(ctx)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func TestTokenHeader(t *testing.T) {
 		writeData(w, map[string]any{"version": "9.1.1"})
 	}))
 	c := clientFor(t, tokenConfig("DC1", srv.URL))
-	if _, err := c.Version(ctxTimeout(t, 5*time.Second)); err != nil {
+	if err := probe(ctxTimeout(t, 5*time.Second), c); err != nil {
 		t.Fatal(err)
 	}
 	reqs := rec.all()

@@ -28,11 +28,12 @@ type Client struct {
 	pollMin   time.Duration
 	pollMax   time.Duration
 	ticket    *ticketAuth // nil with token auth
-	resources resourcesCache
+	state     stateCache
+	reach     *reach
 }
 
 func newClient(cfg Config, set settings) (*Client, error) {
-	hc, err := newHTTPClient(cfg, set)
+	hc, rch, err := newHTTPClient(cfg, set)
 	if err != nil {
 		return nil, fmt.Errorf("datacenter %q: %w", cfg.Name, err)
 	}
@@ -49,6 +50,7 @@ func newClient(cfg Config, set settings) (*Client, error) {
 		secrets:   cfg.secrets(),
 		pollMin:   set.pollMin,
 		pollMax:   set.pollMax,
+		reach:     rch,
 	}
 	if cfg.usesToken() {
 		opts = append(opts, proxmox.WithAPIToken(cfg.TokenID, cfg.TokenSecret))
@@ -102,10 +104,14 @@ func (c *Client) do(ctx context.Context, method, path string, query, params map[
 	if len(params) > 0 {
 		body = normalizeParams(params)
 	}
+	if err := c.reach.err(); err != nil {
+		// Known not to answer: fail without waiting for it again.
+		return fmt.Errorf("%s: %s %s: %w", c.dc, method, path, err)
+	}
 	ctx = c.logContext(ctx)
 	if method != http.MethodGet {
-		c.resources.invalidate()
-		defer c.resources.invalidate() // also what was fetched while this write ran
+		c.state.invalidate()
+		defer c.state.invalidate() // also what was fetched while this write ran
 	}
 
 	raw, gen, err := c.send(ctx, method, path, full, body)
@@ -162,8 +168,10 @@ func (c *Client) send(ctx context.Context, method, path, full string, body any) 
 	default:
 		err = fmt.Errorf("unsupported method %s", method)
 	}
+	c.reach.exhausted(ctx, err)
 	err = c.convert(ctx, method, path, ex, err)
 	c.logRequest(ctx, method, full, ex, time.Since(start), err)
+	c.logUnreachable(ctx)
 	return raw, gen, err
 }
 
@@ -229,6 +237,18 @@ func (c *Client) logRequest(ctx context.Context, method, path string, ex *exchan
 		fields["error"] = err.Error()
 	}
 	tflog.SubsystemDebug(ctx, c.subsystem, "Proxmox VE request", fields)
+}
+
+// logUnreachable warns once per process when the DC has been marked unreachable.
+func (c *Client) logUnreachable(ctx context.Context) {
+	if ue := c.reach.announce(); ue != nil {
+		tflog.SubsystemWarn(ctx, c.subsystem, "datacenter unreachable: later calls to it fail at once", map[string]any{
+			"url":             ue.URL,
+			"since":           ue.Since.UTC().Format(time.RFC3339),
+			"connect_timeout": ue.Timeout.String(),
+			"error":           ue.Error(),
+		})
+	}
 }
 
 // quietLogger discards go-proxmox's internal log output.

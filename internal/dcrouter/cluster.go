@@ -3,14 +3,17 @@ package dcrouter
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Version is GET /version.
 type Version struct {
-	Version string
-	Release string
-	RepoID  string
+	Version   string
+	Release   string
+	RepoID    string
+	RoundTrip time.Duration // of the request that read it
 }
 
 // ClusterStatusItem is one entry of GET /cluster/status: the cluster itself
@@ -21,6 +24,7 @@ type ClusterStatusItem struct {
 	ID      string
 	IP      string
 	Online  bool
+	Local   bool // the node that answered (where a remote_migrate to this URL lands)
 	Quorate bool
 	Nodes   int
 	NodeID  int
@@ -36,6 +40,7 @@ type Resource struct {
 	Tags     string // PVE's raw tag string; see TagList
 	Lock     string
 	Storage  string
+	Content  string // storages: "images,rootdir,..."
 	VMID     int
 	Template bool
 	MaxCPU   float64
@@ -77,8 +82,19 @@ type NodeStatus struct {
 	PVEVersion string
 }
 
-// Version returns the PVE version of the DC's API endpoint.
+// Version returns the PVE version of the DC's API endpoint, read once per view of the cluster
+// (see stateCache); RoundTrip is how long that read took.
 func (c *Client) Version(ctx context.Context) (Version, error) {
+	v, took, err := c.state.get(ctx, "version", func(ctx context.Context) (any, error) { return c.fetchVersion(ctx) })
+	if err != nil {
+		return Version{}, err
+	}
+	out := v.(Version)
+	out.RoundTrip = took
+	return out, nil
+}
+
+func (c *Client) fetchVersion(ctx context.Context) (Version, error) {
 	var v struct {
 		Version flexString `json:"version"`
 		Release flexString `json:"release"`
@@ -90,14 +106,23 @@ func (c *Client) Version(ctx context.Context) (Version, error) {
 	return Version{Version: string(v.Version), Release: string(v.Release), RepoID: string(v.RepoID)}, nil
 }
 
-// ClusterStatus returns GET /cluster/status.
+// ClusterStatus returns GET /cluster/status, read once per view of the cluster (see stateCache).
 func (c *Client) ClusterStatus(ctx context.Context) ([]ClusterStatusItem, error) {
+	v, _, err := c.state.get(ctx, "status", func(ctx context.Context) (any, error) { return c.fetchClusterStatus(ctx) })
+	if err != nil {
+		return nil, err
+	}
+	return append([]ClusterStatusItem(nil), v.([]ClusterStatusItem)...), nil
+}
+
+func (c *Client) fetchClusterStatus(ctx context.Context) ([]ClusterStatusItem, error) {
 	var items []struct {
 		Type    flexString `json:"type"`
 		Name    flexString `json:"name"`
 		ID      flexString `json:"id"`
 		IP      flexString `json:"ip"`
 		Online  flexBool   `json:"online"`
+		Local   flexBool   `json:"local"`
 		Quorate flexBool   `json:"quorate"`
 		Nodes   flexInt    `json:"nodes"`
 		NodeID  flexInt    `json:"nodeid"`
@@ -109,7 +134,7 @@ func (c *Client) ClusterStatus(ctx context.Context) ([]ClusterStatusItem, error)
 	for i, it := range items {
 		out[i] = ClusterStatusItem{
 			Type: string(it.Type), Name: string(it.Name), ID: string(it.ID), IP: string(it.IP),
-			Online: bool(it.Online), Quorate: bool(it.Quorate), Nodes: int(it.Nodes), NodeID: int(it.NodeID),
+			Online: bool(it.Online), Local: bool(it.Local), Quorate: bool(it.Quorate), Nodes: int(it.Nodes), NodeID: int(it.NodeID),
 		}
 	}
 	return out, nil
@@ -118,24 +143,37 @@ func (c *Client) ClusterStatus(ctx context.Context) ([]ClusterStatusItem, error)
 // ClusterResources returns GET /cluster/resources, optionally filtered by
 // typ ("vm", "node", "storage", "sdn"; "" for everything). One call lists
 // every guest of the DC, which is how moxxie finds VMs wherever they run.
+// Callers get their own copy of the client's view.
 func (c *Client) ClusterResources(ctx context.Context, typ string) ([]Resource, error) {
-	switch typ {
-	case "", "vm", "node", "storage", "sdn":
-	default:
+	if !slices.Contains(resourceTypes, typ) {
 		return nil, fmt.Errorf("%s: cluster resources: unknown type %q (want vm, node, storage or sdn)", c.dc, typ)
 	}
-	return c.resources.get(ctx, typ, func() ([]Resource, error) { return c.fetchResources(ctx, typ) })
+	l, err := c.Listing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(l.Of(typ)), nil
 }
 
-func (c *Client) fetchResources(ctx context.Context, typ string) ([]Resource, error) {
-	var query map[string]any
-	switch typ {
-	case "":
-	case "vm", "node", "storage", "sdn":
-		query = map[string]any{"type": typ}
-	default:
-		return nil, fmt.Errorf("%s: cluster resources: unknown type %q (want vm, node, storage or sdn)", c.dc, typ)
+// Listing is this client's current view of GET /cluster/resources, the one ClusterResources
+// filters.
+func (c *Client) Listing(ctx context.Context) (*Listing, error) {
+	return c.state.resources(ctx, c.fetchResources)
+}
+
+// GuestsTagged returns (a copy of) the guests (qemu) of the current view that carry tag, from
+// the view's tag index: finding each of n VMs by its identity tag does not copy or scan the
+// whole listing n times.
+func (c *Client) GuestsTagged(ctx context.Context, tag string) ([]Resource, error) {
+	l, err := c.Listing(ctx)
+	if err != nil {
+		return nil, err
 	}
+	return slices.Clone(l.Tagged(tag)), nil
+}
+
+// fetchResources reads every entry: the view serves each type from one answer.
+func (c *Client) fetchResources(ctx context.Context) ([]Resource, error) {
 	var items []struct {
 		ID       flexString `json:"id"`
 		Type     flexString `json:"type"`
@@ -145,6 +183,7 @@ func (c *Client) fetchResources(ctx context.Context, typ string) ([]Resource, er
 		Tags     flexString `json:"tags"`
 		Lock     flexString `json:"lock"`
 		Storage  flexString `json:"storage"`
+		Content  flexString `json:"content"`
 		VMID     flexInt    `json:"vmid"`
 		Template flexBool   `json:"template"`
 		MaxCPU   flexFloat  `json:"maxcpu"`
@@ -154,14 +193,14 @@ func (c *Client) fetchResources(ctx context.Context, typ string) ([]Resource, er
 		MaxDisk  flexInt    `json:"maxdisk"`
 		Disk     flexInt    `json:"disk"`
 	}
-	if err := c.Get(ctx, "/cluster/resources", query, &items); err != nil {
+	if err := c.Get(ctx, "/cluster/resources", nil, &items); err != nil {
 		return nil, err
 	}
 	out := make([]Resource, len(items))
 	for i, it := range items {
 		out[i] = Resource{
 			ID: string(it.ID), Type: string(it.Type), Node: string(it.Node), Name: string(it.Name),
-			Status: string(it.Status), Tags: string(it.Tags), Lock: string(it.Lock), Storage: string(it.Storage),
+			Status: string(it.Status), Tags: string(it.Tags), Lock: string(it.Lock), Storage: string(it.Storage), Content: string(it.Content),
 			VMID: int(it.VMID), Template: bool(it.Template), MaxCPU: float64(it.MaxCPU), CPU: float64(it.CPU),
 			MaxMem: int64(it.MaxMem), Mem: int64(it.Mem), MaxDisk: int64(it.MaxDisk), Disk: int64(it.Disk),
 		}

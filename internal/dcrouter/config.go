@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -31,6 +32,12 @@ type Config struct {
 	TLSFingerprint string // SHA-256 of the server's leaf certificate; any case, colons optional
 	TLSCAPEM       string // extra CA certificates, PEM
 	MaxConcurrent  int    // in-flight requests per DC; 0 -> 8
+	// ConnectTimeout bounds TCP connect plus TLS handshake of each connection; 0 ->
+	// DefaultConnectTimeout. Request timeouts (which long synchronous calls need) are separate.
+	ConnectTimeout time.Duration
+	// Failed declares the datacenter lost (the operator's failover switch): its Client sends no
+	// request at all and every call fails at once with an UnreachableError marked Declared.
+	Failed bool
 }
 
 // usesToken reports whether the DC authenticates with an API token.
@@ -275,6 +282,12 @@ func (c Config) normalize() (Config, error) {
 		return c, wrap(fmt.Errorf("max concurrent requests must not be negative, got %d", c.MaxConcurrent))
 	case c.MaxConcurrent == 0:
 		c.MaxConcurrent = defaultMaxConcurrent
+	}
+	switch {
+	case c.ConnectTimeout < 0:
+		return c, wrap(fmt.Errorf("connect timeout must not be negative, got %s", c.ConnectTimeout))
+	case c.ConnectTimeout == 0:
+		c.ConnectTimeout = DefaultConnectTimeout
 	}
 	return c, nil
 }

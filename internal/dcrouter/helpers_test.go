@@ -150,3 +150,7 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// probe makes one request that no cache answers (Version's answer is kept for the client's view
+// of the cluster), for tests about the transport.
+func probe(ctx context.Context, c *Client) error { return c.Get(ctx, "/version", nil, nil) }

@@ -76,7 +76,8 @@ func TestEndpointSecret(t *testing.T) {
 func twoDCs(t *testing.T) (*Client, *pvesim.Cluster, *pvesim.Cluster, string) {
 	t.Helper()
 	src, srcCluster := simClient(t)
-	dst := pvesim.New(pvesim.Config{Name: "DC2", Tokens: map[string]string{"moxxie@pve!mig": "t4rget-s3cret"},
+	// The target token needs rights there (mtunnel: VM.Allocate, Sys.Incoming, ...).
+	dst := pvesim.New(pvesim.Config{Name: "DC2", PrivsepTokens: []pvesim.PrivsepToken{{ID: "moxxie@pve!mig", Secret: "t4rget-s3cret", Role: "Administrator"}},
 		Bridges: []string{"vmbr0", "vmbr1"}})
 	srv, err := pvesim.Start(dst, "127.0.0.1:0", pvesim.ServerOptions{})
 	if err != nil {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -221,7 +223,7 @@ func TestRetryOnTimeout(t *testing.T) {
 	rec := &recorder{}
 	srv := newTestServer(t, scripted(t, rec, []step{{sleep: 5 * time.Second}, {status: 200}}))
 	c := clientFor(t, tokenConfig("DC1", srv.URL), fastRetry, WithHTTPTimeout(100*time.Millisecond))
-	if _, err := c.Version(ctxTimeout(t, 10*time.Second)); err != nil {
+	if err := probe(ctxTimeout(t, 10*time.Second), c); err != nil {
 		t.Fatalf("Version: %v", err)
 	}
 	if got := rec.count(); got != 2 {
@@ -243,7 +245,7 @@ func TestRetryStopsOnCancel(t *testing.T) {
 		cancel()
 	}()
 	start := time.Now()
-	_, err := c.Version(ctx)
+	err := probe(ctx, c)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v; want context.Canceled", err)
 	}
@@ -263,7 +265,7 @@ func TestConnectionRefusedIsTransportError(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	c := clientFor(t, tokenConfig("DC1", "http://"+addr), WithRetry(2, time.Millisecond, 2*time.Millisecond))
-	_, err = c.Version(ctxTimeout(t, 10*time.Second))
+	err = probe(ctxTimeout(t, 10*time.Second), c)
 	if err == nil || StatusCode(err) != 0 || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("err = %v; want connection refused with StatusCode 0", err)
 	}
@@ -291,6 +293,8 @@ func TestCheckRetryTable(t *testing.T) {
 		{"504", live, resp(504), nil, true},
 		{"reset", live, nil, &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}, true},
 		{"fingerprint", live, nil, &fingerprintError{expected: "A", got: "B"}, false},
+		{"unreachable DC", live, nil, &url.Error{Op: "Get", URL: "https://x", Err: &UnreachableError{DC: "DC1", Cause: errors.New("i/o timeout")}}, false},
+		{"refused after answering", live, nil, &connectError{phase: "TCP connect", err: syscall.ECONNREFUSED}, true},
 		{"dns not found", live, nil, &net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}, false},
 		{"cancelled", done, resp(503), nil, false},
 	}

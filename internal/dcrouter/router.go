@@ -26,7 +26,7 @@ func defaultSettings() settings {
 		retryWaitMin: 200 * time.Millisecond,
 		retryWaitMax: 3 * time.Second,
 		httpTimeout:  2 * time.Minute,
-		pollMin:      50 * time.Millisecond,
+		pollMin:      250 * time.Millisecond,
 		pollMax:      time.Second,
 	}
 }

@@ -151,7 +151,7 @@ func TestSemaphoreLimitsInFlight(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := c.Version(ctx); err != nil {
+			if err := probe(ctx, c); err != nil {
 				failures.Add(1)
 			}
 		}()

@@ -133,8 +133,11 @@ func taskSucceeded(exit string) bool {
 
 // WaitTask polls the task's status on the node named in the UPID until it
 // stops, returning nil for "OK" or "WARNINGS: n" and a *TaskError otherwise.
-// The interval starts at the router's poll minimum and grows x1.5 to its
-// maximum; cancelling ctx ends the wait at once with ctx's error.
+// No PVE task is over the moment its POST returns (a create or start takes
+// from a fraction of a second to seconds), so the first poll comes after the
+// router's poll minimum, and the interval grows x1.5 to its maximum: a task
+// costs a few polls whatever its length. Cancelling ctx ends the wait at once
+// with ctx's error.
 func (c *Client) WaitTask(ctx context.Context, upid string) error {
 	u, err := ParseUPID(upid)
 	if err != nil {
@@ -146,6 +149,13 @@ func (c *Client) WaitTask(ctx context.Context, upid string) error {
 	timer.Stop()
 	defer timer.Stop()
 	for {
+		timer.Reset(delay)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: waiting for task %s: %w", c.dc, upid, ctx.Err())
+		case <-timer.C:
+		}
+		delay = min(delay*3/2, c.pollMax)
 		var st struct {
 			Status     flexString   `json:"status"`
 			ExitStatus optionalText `json:"exitstatus"`
@@ -173,13 +183,6 @@ func (c *Client) WaitTask(ctx context.Context, upid string) error {
 			return &TaskError{DC: c.dc, UPID: upid, Type: firstNonEmpty(string(st.Type), u.Type),
 				ID: firstNonEmpty(string(st.ID), u.ID), ExitStatus: exit}
 		}
-		timer.Reset(delay)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: waiting for task %s: %w", c.dc, upid, ctx.Err())
-		case <-timer.C:
-		}
-		delay = min(delay*3/2, c.pollMax)
 	}
 }
 

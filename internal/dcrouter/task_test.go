@@ -195,10 +195,10 @@ func TestWaitTaskErrors(t *testing.T) {
 	t.Run("cancel while sleeping returns promptly", func(t *testing.T) {
 		rec := &recorder{}
 		url := taskFake(t, rec, []map[string]any{{"status": "running", "type": "qmstart", "id": "100"}})
-		c := clientFor(t, tokenConfig("DC1", url), WithTaskPoll(10*time.Second, 10*time.Second))
+		c := clientFor(t, tokenConfig("DC1", url), WithTaskPoll(100*time.Millisecond, 10*time.Second))
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
-			for rec.count() == 0 {
+			for rec.count() == 0 { // the first poll, then a 150ms sleep
 				time.Sleep(time.Millisecond)
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -226,6 +226,18 @@ func TestWaitTaskErrors(t *testing.T) {
 		// 20, 30, 45, 45, ... ms: far fewer polls than at a fixed 20ms, more than at 1s.
 		if n := rec.count(); n < 5 || n > 12 {
 			t.Fatalf("%d polls in 400ms; want 5-12 with 20ms growing to a 45ms cap", n)
+		}
+	})
+	t.Run("first poll waits for the task to run", func(t *testing.T) {
+		rec := &recorder{}
+		url := taskFake(t, rec, []map[string]any{{"status": "stopped", "exitstatus": "OK"}})
+		c := clientFor(t, tokenConfig("DC1", url), WithTaskPoll(60*time.Millisecond, time.Second))
+		start := time.Now()
+		if err := c.WaitTask(ctxTimeout(t, 5*time.Second), "UPID:pve1:0000A1B2:0001C3D4:65F0A1B2:qmstart:100:root@pam:"); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < 60*time.Millisecond || rec.count() != 1 {
+			t.Fatalf("first poll after %v, %d polls; want one poll after the 60ms minimum", d, rec.count())
 		}
 	})
 }

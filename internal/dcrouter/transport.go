@@ -18,12 +18,14 @@ import (
 )
 
 // newHTTPClient builds the stack go-proxmox sends through:
-// captureTransport -> retryablehttp (moxxie's policy) -> pooled *http.Transport (TLS, HTTP/1.1).
-func newHTTPClient(cfg Config, set settings) (*http.Client, error) {
+// captureTransport -> retryablehttp (moxxie's policy) -> pooled *http.Transport (TLS, HTTP/1.1),
+// which opens its connections through reach.
+func newHTTPClient(cfg Config, set settings) (*http.Client, *reach, error) {
 	tc, err := tlsConfig(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	rch := newReach(cfg, tc)
 	rc := retryablehttp.NewClient()
 	rc.Logger = nil // its default logger writes to stderr; we log through tflog
 	rc.RetryMax = set.retryMax
@@ -37,8 +39,14 @@ func newHTTPClient(cfg Config, set settings) (*http.Client, error) {
 
 	tr, ok := rc.HTTPClient.Transport.(*http.Transport)
 	if !ok {
-		return nil, fmt.Errorf("unexpected retryablehttp transport %T", rc.HTTPClient.Transport)
+		return nil, nil, fmt.Errorf("unexpected retryablehttp transport %T", rc.HTTPClient.Transport)
 	}
+	// Connect and handshake share the DC's connect timeout, apart from the request timeout
+	// (which must leave room for slow synchronous calls). The TLS settings below only serve
+	// connections through a proxy (HTTPS_PROXY), where the transport does the handshake itself.
+	tr.DialContext = rch.dialPlain
+	tr.DialTLSContext = rch.dialTLS
+	tr.TLSHandshakeTimeout = cfg.ConnectTimeout
 	tr.TLSClientConfig = tc
 	// pveproxy speaks HTTP/1.1 only, and HTTP/2 would drop PVE's reason phrase.
 	tr.ForceAttemptHTTP2 = false
@@ -48,7 +56,7 @@ func newHTTPClient(cfg Config, set settings) (*http.Client, error) {
 
 	std := rc.StandardClient()
 	std.Transport = &captureTransport{base: std.Transport}
-	return std, nil
+	return std, rch, nil
 }
 
 // tlsConfig: fingerprint pinning wins over everything, then insecure, then
@@ -118,9 +126,11 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	return false, nil
 }
 
-// retryableNetError is false for errors that a retry cannot fix.
+// retryableNetError is false for errors that a retry cannot fix, a DC that did not answer
+// among them: retrying it would pay its connect timeout again.
 func retryableNetError(err error) bool {
 	var (
+		downErr *UnreachableError
 		fpErr   *fingerprintError
 		verErr  *tls.CertificateVerificationError
 		authErr x509.UnknownAuthorityError
@@ -131,7 +141,7 @@ func retryableNetError(err error) bool {
 		dnsErr  *net.DNSError
 	)
 	switch {
-	case errors.As(err, &fpErr), errors.As(err, &verErr), errors.As(err, &authErr),
+	case errors.As(err, &downErr), errors.As(err, &fpErr), errors.As(err, &verErr), errors.As(err, &authErr),
 		errors.As(err, &hostErr), errors.As(err, &invErr), errors.As(err, &recErr),
 		errors.As(err, &alert):
 		return false

@@ -195,7 +195,7 @@ func TestOptions(t *testing.T) {
 	}
 	d := defaultSettings()
 	if d.retryMax != 4 || d.retryWaitMin != 200*time.Millisecond || d.retryWaitMax != 3*time.Second ||
-		d.pollMin != 50*time.Millisecond || d.pollMax != time.Second {
+		d.pollMin != 250*time.Millisecond || d.pollMax != time.Second {
 		t.Fatalf("defaults changed: %+v", d)
 	}
 }

@@ -19,8 +19,9 @@ type Snapshot struct {
 // HAResource is one entry of GET /cluster/ha/resources, e.g. SID "vm:105",
 // State "started".
 type HAResource struct {
-	SID   string
-	State string
+	SID     string
+	State   string
+	Comment string
 }
 
 // ResizeDisk grows disk ("scsi0", ...) with PUT .../resize; size is
@@ -101,15 +102,16 @@ func (c *Client) CreateSnapshot(ctx context.Context, node string, vmid int, name
 // remote-migrated.
 func (c *Client) HAResources(ctx context.Context) ([]HAResource, error) {
 	var items []struct {
-		SID   flexString `json:"sid"`
-		State flexString `json:"state"`
+		SID     flexString `json:"sid"`
+		State   flexString `json:"state"`
+		Comment flexString `json:"comment"`
 	}
 	if err := c.Get(ctx, "/cluster/ha/resources", nil, &items); err != nil {
 		return nil, err
 	}
 	out := make([]HAResource, len(items))
 	for i, it := range items {
-		out[i] = HAResource{SID: string(it.SID), State: string(it.State)}
+		out[i] = HAResource{SID: string(it.SID), State: string(it.State), Comment: string(it.Comment)}
 	}
 	return out, nil
 }

@@ -3,65 +3,62 @@ package inventory
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 )
 
-// Cache shares snapshots among the resources of one Terraform walk: planning 300 VMs must not
-// read the clusters 300 times. Concurrent callers for the same datacenter wait for one read.
+// Cache hands the resources of one Terraform walk their datacenters' snapshots. It keeps no
+// answers of its own: each dcrouter.Client already holds the one view of its cluster that the
+// process shares (read once, dropped by the client's own writes; see dcrouter's stateCache), so a
+// snapshot is built from that view and planning 300 VMs reads each datacenter once. What the Cache
+// remembers is derived from that view: which client serves a datacenter, so that Forget can drop
+// its view, and the snapshot built from the client's current listing, which every resource of a
+// walk shares until the client reads the listing again (building one per resource would cost a
+// plan of n VMs n*n).
 type Cache struct {
-	ttl     time.Duration
 	mu      sync.Mutex
-	entries map[string]*cacheEntry
+	clients map[string]*dcrouter.Client
+	built   map[string]built
 }
 
-type cacheEntry struct {
-	done chan struct{}
-	at   time.Time
+type built struct {
+	from *dcrouter.Listing
 	snap Snapshot
-	err  error
 }
 
-// NewCache keeps snapshots for ttl.
-func NewCache(ttl time.Duration) *Cache { return &Cache{ttl: ttl, entries: map[string]*cacheEntry{}} }
+// NewCache returns an empty Cache.
+func NewCache() *Cache {
+	return &Cache{clients: map[string]*dcrouter.Client{}, built: map[string]built{}}
+}
 
-// Get returns a snapshot no older than the cache's ttl. Errors are not kept: the next caller tries
-// again.
+// Get returns the datacenter's TakeResources snapshot from its client's current view of the
+// cluster: what plan-time checks need.
 func (c *Cache) Get(ctx context.Context, client *dcrouter.Client) (Snapshot, error) {
-	dc := client.DC()
 	c.mu.Lock()
-	e := c.entries[dc]
-	if e != nil {
-		select {
-		case <-e.done:
-			if e.err != nil || time.Since(e.at) > c.ttl {
-				e = nil
-			}
-		default: // a read is under way: wait for it
-		}
-	}
-	if e == nil {
-		e = &cacheEntry{done: make(chan struct{})}
-		c.entries[dc] = e
-		c.mu.Unlock()
-		e.snap, e.err = Take(ctx, client)
-		e.at = time.Now()
-		close(e.done)
-		return e.snap, e.err
-	}
+	c.clients[client.DC()] = client
 	c.mu.Unlock()
-	select {
-	case <-e.done:
-		return e.snap, e.err
-	case <-ctx.Done():
-		return Snapshot{}, ctx.Err()
+	l, err := client.ListingOfWalk(ctx)
+	if err != nil {
+		return Snapshot{DC: client.DC()}, err
 	}
-}
-
-// Forget drops a datacenter's snapshot after moxxie changed it, so later checks see the change.
-func (c *Cache) Forget(dc string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.entries, dc)
+	if b, ok := c.built[client.DC()]; ok && b.from == l {
+		return b.snap, nil
+	}
+	s := fromListing(client.DC(), l)
+	c.built[client.DC()] = built{from: l, snap: s}
+	return s, nil
+}
+
+// Forget drops a datacenter's view after a change its client did not make itself (writes through
+// the client drop it already), so later checks read the datacenter again.
+func (c *Cache) Forget(dc string) {
+	c.mu.Lock()
+	client := c.clients[dc]
+	delete(c.built, dc)
+	c.mu.Unlock()
+	if client != nil {
+		client.ForgetResources()
+	}
 }

@@ -15,15 +15,33 @@ import (
 )
 
 // lockWait bounds how long an allocation waits for another writer's SDN lock; apply in another
-// workspace usually holds it for a second or two.
-const lockWait = 2 * time.Minute
+// workspace usually holds it for a second or two. A variable so tests can shorten it.
+var lockWait = 2 * time.Minute
+
+// LockHeldError means the datacenter's SDN lock stayed with another holder for as long as moxxie
+// could wait: another apply, a person in the PVE GUI, or a lock an interrupted run left behind.
+// PVE does not say who holds it or since when; Since is when moxxie first found it held.
+type LockHeldError struct {
+	DC    string
+	Since time.Time
+	Err   error // the last refusal, or the context's error when the operation's timeout ended
+}
+
+func (e *LockHeldError) Error() string {
+	return fmt.Sprintf("the SDN lock of datacenter %s is held by another writer: moxxie found it held at %s and it still was %s later, when moxxie stopped waiting. "+
+		"If nothing else is changing SDN there, it is a lock an interrupted run left behind, which blocks every writer: release it on a node of that cluster with "+
+		"`pvesh delete /cluster/sdn/lock --force 1`, then apply again",
+		e.DC, e.Since.UTC().Format(time.RFC3339), time.Since(e.Since).Round(100*time.Millisecond))
+}
+
+func (e *LockHeldError) Unwrap() error { return e.Err }
 
 // Allocate takes the datacenter's SDN lock, computes the next free VLAN and subnet from what the
 // cluster holds, creates zone (if missing), vnet and subnet, and applies them, releasing the lock.
 func Allocate(ctx context.Context, c *dcrouter.Client, n datacenter.Network, req Request) (Allocation, error) {
 	token, err := lock(ctx, c)
 	if err != nil {
-		return Allocation{}, err
+		return Allocation{}, &refusedError{err}
 	}
 	released := false
 	defer func() {
@@ -35,17 +53,17 @@ func Allocate(ctx context.Context, c *dcrouter.Client, n datacenter.Network, req
 
 	view, err := readSDN(ctx, c)
 	if err != nil {
-		return Allocation{}, err
+		return Allocation{}, &refusedError{err}
 	}
 	if err := ensureZone(ctx, c, n, view, token); err != nil {
-		return Allocation{}, err
+		return Allocation{}, &refusedError{err} // the zone is shared; nothing of this allocation exists
 	}
 	if v := findVnet(view.vnets, Ref{ClientID: req.ClientID, Name: req.Name}); v != nil {
-		return Allocation{}, &TakenError{DC: c.DC(), ClientID: req.ClientID, Name: req.Name, Vnet: v.Vnet}
+		return Allocation{}, &refusedError{&TakenError{DC: c.DC(), ClientID: req.ClientID, Name: req.Name, Vnet: v.Vnet}}
 	}
 	got, err := n.Pool.Allocate(view.used(n), ipam.Request{VLAN: req.VLAN, PrefixLen: req.PrefixLen})
 	if err != nil {
-		return Allocation{}, err
+		return Allocation{}, &refusedError{err}
 	}
 	a := Allocation{DC: c.DC(), Zone: Zone, Vnet: VnetName(got.VLAN), VLAN: got.VLAN, ServiceVLAN: got.ServiceVLAN,
 		CIDR: got.Subnet, Gateway: got.Gateway, ClientID: req.ClientID, Name: req.Name}
@@ -64,6 +82,7 @@ func Allocate(ctx context.Context, c *dcrouter.Client, n datacenter.Network, req
 
 // lock takes the SDN lock, waiting with jittered backoff while another writer holds it.
 func lock(ctx context.Context, c *dcrouter.Client) (string, error) {
+	var heldSince time.Time // zero until the lock is first found held
 	deadline := time.Now().Add(lockWait)
 	wait := 50 * time.Millisecond
 	for {
@@ -84,13 +103,25 @@ func lock(ctx context.Context, c *dcrouter.Client) (string, error) {
 			}
 			continue
 		}
-		if !dcrouter.IsSDNLocked(err) || time.Now().After(deadline) {
+		if dcrouter.IsSDNLocked(err) && heldSince.IsZero() {
+			heldSince = time.Now()
+		}
+		if dcrouter.IsSDNLocked(err) && time.Now().After(deadline) {
+			return "", &LockHeldError{DC: c.DC(), Since: heldSince, Err: err}
+		}
+		if !dcrouter.IsSDNLocked(err) {
+			if !heldSince.IsZero() && ctx.Err() != nil {
+				return "", &LockHeldError{DC: c.DC(), Since: heldSince, Err: ctx.Err()}
+			}
 			return "", fmt.Errorf("taking the SDN lock of datacenter %s: %w", c.DC(), err)
 		}
 		t := time.NewTimer(wait + rand.N(wait))
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			if !heldSince.IsZero() {
+				return "", &LockHeldError{DC: c.DC(), Since: heldSince, Err: ctx.Err()}
+			}
 			return "", ctx.Err()
 		case <-t.C:
 		}
@@ -264,6 +295,20 @@ func createSubnet(ctx context.Context, c *dcrouter.Client, a Allocation, token s
 		return fmt.Errorf("creating subnet %s on vnet %s in datacenter %s: %w", a.CIDR, a.Vnet, c.DC(), err)
 	}
 	return nil
+}
+
+// refusedError is an Allocate failure from before anything of the allocation was written: a lock
+// that could not be taken, a pool that refused the request, a name already taken.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return e.err.Error() }
+func (e *refusedError) Unwrap() error { return e.err }
+
+// NothingCreated reports whether Allocate failed before it wrote any part of the allocation, so
+// that no state needs to remember it.
+func NothingCreated(err error) bool {
+	var r *refusedError
+	return errors.As(err, &r)
 }
 
 // TakenError means the client already holds a network of that name in the datacenter, perhaps

@@ -46,35 +46,46 @@ type Capacity struct {
 // Unlimited marks an available figure that no limit bounds.
 const Unlimited int64 = -1
 
-// Available is what can still be placed: the smaller of the limit's headroom and the physical
-// headroom (VM count has no physical bound, so only its limit counts).
+// Available is what the datacenter's limits still allow; VMs, cores or memory without a limit
+// are Unlimited. The limits are quotas: what the hardware takes is judged per node (Pack).
 type Available struct {
 	VMs      int64
 	Cores    int64
 	MemoryMB int64
 }
 
-// Available computes the headroom; negative headroom (already over) is reported as 0.
+// Available computes the limits' headroom; negative headroom (already over) is reported as 0.
 func (c Capacity) Available() Available {
 	return Available{
-		VMs:      headroom(Unlimited, c.Limits.MaxVMs, c.Allocated.VMs),
-		Cores:    headroom(c.Physical.Cores, c.Limits.MaxCores, c.Allocated.Cores),
-		MemoryMB: headroom(c.Physical.MemoryMB, c.Limits.MaxMemoryMB, c.Allocated.MemoryMB),
+		VMs:      headroom(c.Limits.MaxVMs, c.Allocated.VMs),
+		Cores:    headroom(c.Limits.MaxCores, c.Allocated.Cores),
+		MemoryMB: headroom(c.Limits.MaxMemoryMB, c.Allocated.MemoryMB),
 	}
 }
 
-func headroom(physical, limit, used int64) int64 {
-	bound := physical
-	if limit > 0 && (bound == Unlimited || limit < bound) {
-		bound = limit
+// Within bounds the headroom by what the nodes can still take (NodesFree), the smaller of each.
+func (a Available) Within(cores, memoryMB int64) Available {
+	return Available{VMs: a.VMs, Cores: smaller(a.Cores, cores), MemoryMB: smaller(a.MemoryMB, memoryMB)}
+}
+
+func smaller(a, b int64) int64 {
+	switch {
+	case a == Unlimited:
+		return b
+	case b == Unlimited:
+		return a
 	}
-	if bound == Unlimited {
+	return min(a, b)
+}
+
+func headroom(limit, used int64) int64 {
+	if limit <= 0 {
 		return Unlimited
 	}
-	if used >= bound {
+	if used >= limit {
 		return 0
 	}
-	return bound - used
+	return limit - used
 }
 
 // CapacityError says which resource ran out and by how much, with every figure that went into
@@ -110,7 +121,7 @@ func (e *CapacityError) Error() string {
 	return b.String()
 }
 
-// Fit checks that the planned VMs fit together into the datacenter's headroom.
+// Fit checks that the planned VMs fit together within the datacenter's limits.
 func Fit(c Capacity, planned []Demand) error {
 	var need Allocated
 	keys := make([]string, 0, len(planned))

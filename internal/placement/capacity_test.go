@@ -12,18 +12,18 @@ func TestAvailable(t *testing.T) {
 		c    Capacity
 		want Available
 	}{
-		{"no limits: physical headroom, VMs unbounded",
-			Capacity{Physical: Physical{Cores: 64, MemoryMB: 131072}, Allocated: Allocated{VMs: 3, Cores: 10, MemoryMB: 8192}},
-			Available{VMs: Unlimited, Cores: 54, MemoryMB: 122880}},
-		{"limit tighter than hardware",
+		{"no limits: nothing bounds, whatever the hardware",
+			Capacity{Physical: Physical{Cores: 64, MemoryMB: 131072}, Allocated: Allocated{VMs: 3, Cores: 100, MemoryMB: 8192}},
+			Available{VMs: Unlimited, Cores: Unlimited, MemoryMB: Unlimited}},
+		{"limits leave their headroom",
 			Capacity{Physical: Physical{Cores: 64, MemoryMB: 131072}, Allocated: Allocated{VMs: 3, Cores: 10, MemoryMB: 8192}, Limits: Limits{MaxVMs: 5, MaxCores: 16, MaxMemoryMB: 16384}},
 			Available{VMs: 2, Cores: 6, MemoryMB: 8192}},
-		{"hardware tighter than limit",
+		{"a limit above the hardware is not cut to it (overcommit)",
 			Capacity{Physical: Physical{Cores: 8, MemoryMB: 4096}, Allocated: Allocated{Cores: 6, MemoryMB: 1024}, Limits: Limits{MaxCores: 100, MaxMemoryMB: 100000}},
-			Available{VMs: Unlimited, Cores: 2, MemoryMB: 3072}},
+			Available{VMs: Unlimited, Cores: 94, MemoryMB: 98976}},
 		{"already over the limit reads as zero",
-			Capacity{Physical: Physical{Cores: 64, MemoryMB: 65536}, Allocated: Allocated{VMs: 9, Cores: 70}, Limits: Limits{MaxVMs: 8}},
-			Available{VMs: 0, Cores: 0, MemoryMB: 65536}},
+			Capacity{Physical: Physical{Cores: 64, MemoryMB: 65536}, Allocated: Allocated{VMs: 9, Cores: 70}, Limits: Limits{MaxVMs: 8, MaxCores: 64}},
+			Available{VMs: 0, Cores: 0, MemoryMB: Unlimited}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,7 +49,7 @@ func TestFit(t *testing.T) {
 			[]string{"datacenter DC1 has not enough memory", "need 12289 MiB", "12288 MiB are free", "4096 MiB in use", "limit 16384 MiB", "65536 MiB on online nodes"}},
 		{"five VMs over only together", []Demand{vm("v1", 1, 1024), vm("v2", 1, 1024), vm("v3", 1, 1024), vm("v4", 1, 1024), vm("v5", 1, 1024)}, "VMs",
 			[]string{"need 5", "4 are free", "limit 6", "counted together in this plan: v1, v2, v3, v4, v5"}},
-		{"cores bounded by hardware", []Demand{vm("wide", 29, 1024)}, "cores", []string{"need 29", "28 are free", "32 on online nodes"}},
+		{"cores over the hardware are no limit's business", []Demand{vm("wide", 29, 1024), vm("wider", 64, 1024)}, "", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,5 +70,15 @@ func TestFit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAvailableWithin(t *testing.T) {
+	a := Available{VMs: 3, Cores: Unlimited, MemoryMB: 4096}
+	if got, want := a.Within(12, Unlimited), (Available{VMs: 3, Cores: 12, MemoryMB: 4096}); got != want {
+		t.Fatalf("Within = %+v, want %+v", got, want)
+	}
+	if got, want := a.Within(Unlimited, 1024), (Available{VMs: 3, Cores: Unlimited, MemoryMB: 1024}); got != want {
+		t.Fatalf("Within = %+v, want %+v", got, want)
 	}
 }

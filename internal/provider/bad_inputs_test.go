@@ -15,8 +15,11 @@ type dcMaps map[string]map[string]any
 // SPEC.md) and DC3 without network pools. Rows of the bad-input table break one thing in it.
 func goodDatacenters(e *simEnv) dcMaps {
 	dc := func(name string) map[string]any {
-		s := e.servers[name]
-		return map[string]any{"proxmox_url": s.URL, "api_token": testTokenID + "=" + testTokenSecret, "tls_fingerprint": s.Fingerprint}
+		ep := e.endpoints[name]
+		if ep.CAPEM != "" {
+			return map[string]any{"proxmox_url": ep.URL, "api_token": ep.apiToken(), "tls_ca_pem": ep.CAPEM}
+		}
+		return map[string]any{"proxmox_url": ep.URL, "api_token": ep.apiToken(), "tls_fingerprint": ep.Fingerprint}
 	}
 	dcs := dcMaps{"DC1": dc("DC1"), "DC2": dc("DC2"), "DC3": dc("DC3")}
 	dcs["DC1"]["network"] = map[string]any{"bridge": "vmbr0", "ip_range": "172.16.0.0/16", "vlan_range": "100-2000"}
@@ -61,13 +64,11 @@ func withAttrs(base map[string]any, kv ...any) map[string]any {
 	return out
 }
 
-// dcAttr points at an attribute of a datacenter in the provider block.
-func dcAttr(dc string, names ...string) *tftypes.AttributePath {
-	steps := []any{"datacenters", pathKey(dc)}
-	for _, n := range names {
-		steps = append(steps, n)
-	}
-	return protoPath(steps...)
+// dcAttr is where the provider reports a problem with an attribute of a datacenter: on the
+// datacenter's entry, the deepest place Terraform underlines in the provider block (deeper paths
+// fall back to the block's first line). The attribute, named here for the reader, is in the detail.
+func dcAttr(dc string, _ ...string) *tftypes.AttributePath {
+	return protoPath("datacenters", pathKey(dc))
 }
 
 // dcDetail is how the provider words a datacenter field error: it names the attribute, since
@@ -82,7 +83,7 @@ func dcDetail(dc, field, detail string) string {
 
 const unknownDC9 = `datacenter "DC9" is not declared in the provider block (configured: DC1, DC2, DC3)`
 
-func badInputs() []badInput {
+func badInputs(env *simEnv) []badInput {
 	vm := map[string]any{"name": "web-1", "datacenter": "DC1"}
 	nic := func(kv ...any) map[string]any {
 		return withAttrs(vm, "network_interface", []any{withAttrs(nil, kv...)})
@@ -121,6 +122,12 @@ func badInputs() []badInput {
 		{name: "provider/no credentials (reported by configure)", provider: func(d dcMaps) { d["DC3"]["api_token"] = nil },
 			summary: "Missing credentials", path: dcAttr("DC3", "api_token"),
 			detail: dcDetail("DC3", "api_token", `Set api_token (USER@REALM!TOKENID=SECRET), the environment variable MOXXIE_DC3_API_TOKEN, or username and password.`)},
+		{name: "provider/empty api token", provider: func(d dcMaps) { d["DC1"]["api_token"] = "" },
+			summary: "Empty credential", path: dcAttr("DC1", "api_token"),
+			detail: dcDetail("DC1", "api_token", `api_token is set to an empty string; set it, or leave api_token out to take it from the environment variable MOXXIE_DC1_API_TOKEN.`)},
+		{name: "provider/two datacenters on one url", provider: func(d dcMaps) { d["DC3"]["proxmox_url"] = d["DC1"]["proxmox_url"] },
+			summary: "Duplicate Proxmox URL", path: dcAttr("DC3", "proxmox_url"),
+			detail: dcDetail("DC3", "proxmox_url", `"DC1" and "DC3" both use `+strings.TrimSuffix(env.endpoints["DC1"].URL, "/")+`/api2/json; each datacenter must be its own cluster, else moxxie lists every VM twice and counts its capacity twice.`)},
 		{name: "provider/fingerprint too short", provider: func(d dcMaps) { d["DC1"]["tls_fingerprint"] = "AB:CD" },
 			summary: "Invalid TLS fingerprint", path: dcAttr("DC1", "tls_fingerprint"),
 			detail: dcDetail("DC1", "tls_fingerprint", `TLS fingerprint "AB:CD" must be a SHA-256 (32 bytes), got 2 bytes`)},
@@ -187,9 +194,30 @@ func badInputs() []badInput {
 		{name: "provider/negative core limit", provider: func(d dcMaps) { d["DC1"]["limits"] = map[string]any{"max_cores": -4} },
 			summary: "Invalid limit", path: dcAttr("DC1", "limits", "max_cores"),
 			detail: dcDetail("DC1", "limits.max_cores", `limits.max_cores must be at least 1 (leave it out for no limit), got -4.`)},
+		{name: "provider/cpu allocation ratio of zero", provider: func(d dcMaps) { d["DC1"]["placement"] = map[string]any{"cpu_allocation_ratio": 0} },
+			summary: "Invalid allocation ratio", path: dcAttr("DC1", "placement", "cpu_allocation_ratio"),
+			detail: dcDetail("DC1", "placement.cpu_allocation_ratio", `placement.cpu_allocation_ratio must be a number above 0 (1 means no overcommit; leave it out for the default), got 0.`)},
+		{name: "provider/negative memory allocation ratio", provider: func(d dcMaps) { d["DC1"]["placement"] = map[string]any{"memory_allocation_ratio": tfNumber("-0.5")} },
+			summary: "Invalid allocation ratio", path: dcAttr("DC1", "placement", "memory_allocation_ratio"),
+			detail: dcDetail("DC1", "placement.memory_allocation_ratio", `placement.memory_allocation_ratio must be a number above 0 (1 means no overcommit; leave it out for the default), got -0.5.`)},
+		{name: "provider/negative reserved memory", provider: func(d dcMaps) { d["DC1"]["placement"] = map[string]any{"reserved_memory_mb": -1} },
+			summary: "Invalid reserved memory", path: dcAttr("DC1", "placement", "reserved_memory_mb"),
+			detail: dcDetail("DC1", "placement.reserved_memory_mb", `placement.reserved_memory_mb must be 0 or more, got -1.`)},
+		{name: "provider/memory limit past int64", provider: func(d dcMaps) { d["DC1"]["limits"] = map[string]any{"max_memory_mb": tfNumber("99999999999999999999")} },
+			summary: "Invalid number", path: dcAttr("DC1", "limits", "max_memory_mb"),
+			detail: `datacenters["DC1"].limits.max_memory_mb must be a whole number of at least 1, got 99999999999999999999.`},
+		{name: "provider/fractional service VLAN", provider: func(d dcMaps) { d.network("DC2")["service_vlan"] = tfNumber("3000.5") },
+			summary: "Invalid number", path: dcAttr("DC2", "network", "service_vlan"),
+			detail: `datacenters["DC2"].network.service_vlan must be a whole number from 1 to 4094, got 3000.5.`},
 		{name: "provider/concurrency 0", provider: func(d dcMaps) { d["DC1"]["max_concurrent_requests"] = 0 },
 			summary: "Invalid concurrency limit", path: dcAttr("DC1", "max_concurrent_requests"),
 			detail: dcDetail("DC1", "max_concurrent_requests", `max_concurrent_requests must be between 1 and 256, got 0.`)},
+		{name: "provider/connect timeout without unit", provider: func(d dcMaps) { d["DC1"]["connect_timeout"] = "10" },
+			summary: "Invalid connect timeout", path: dcAttr("DC1", "connect_timeout"),
+			detail: dcDetail("DC1", "connect_timeout", `"10" is not a duration such as "10s" or "1m".`)},
+		{name: "provider/connect timeout too short", provider: func(d dcMaps) { d["DC2"]["connect_timeout"] = "1ms" },
+			summary: "Invalid connect timeout", path: dcAttr("DC2", "connect_timeout"),
+			detail: dcDetail("DC2", "connect_timeout", `connect_timeout must be between 100ms and 5m0s, got 1ms.`)},
 		{name: "provider/router address IPv6", provider: func(d dcMaps) { d["DC1"]["router_address"] = "fd00::1" },
 			summary: "Invalid router address", path: dcAttr("DC1", "router_address"),
 			detail: dcDetail("DC1", "router_address", `"fd00::1" is not an IPv4 address.`)},
@@ -211,6 +239,16 @@ func badInputs() []badInput {
 			summary: "Invalid Attribute Value", path: protoPath("cores"), detail: `Attribute cores value must be between 1 and 1024, got: 0`},
 		{name: "vm/negative cores", resource: "moxxie_vm", config: withAttrs(vm, "cores", -2),
 			summary: "Invalid Attribute Value", path: protoPath("cores"), detail: `Attribute cores value must be between 1 and 1024, got: -2`},
+		{name: "vm/fractional cores", resource: "moxxie_vm", config: withAttrs(vm, "cores", tfNumber("1.5")),
+			summary: "Invalid number", path: protoPath("cores"), detail: `cores must be a whole number from 1 to 1024, got 1.5.`},
+		{name: "vm/memory past int64", resource: "moxxie_vm", config: withAttrs(vm, "memory_mb", tfNumber("99999999999999999999")),
+			summary: "Invalid number", path: protoPath("memory_mb"), detail: `memory_mb must be a whole number of at least 16, got 99999999999999999999.`},
+		{name: "vm/disk size 1e400", resource: "moxxie_vm", config: withAttrs(vm, "disk", []any{map[string]any{"slot": "scsi0", "size_gb": tfNumber("1e400")}}),
+			summary: "Invalid number", path: protoPath("disk", 0, "size_gb"), detail: `disk[0].size_gb must be a whole number of at least 1, got 1e+400.`},
+		{name: "vm/nic vlan 1.5", resource: "moxxie_vm", config: withAttrs(vm, "network_interface", []any{map[string]any{"bridge": "vmbr0", "vlan_id": tfNumber("1.5")}}),
+			summary: "Invalid number", path: protoPath("network_interface", 0, "vlan_id"), detail: `network_interface[0].vlan_id must be a whole number from 1 to 4094, got 1.5.`},
+		{name: "allocation/vlan past int64", resource: "moxxie_network_allocation", config: map[string]any{"datacenter": "DC1", "client_id": "acme", "vlan_id": tfNumber("1e30")},
+			summary: "Invalid number", path: protoPath("vlan_id"), detail: `vlan_id must be a whole number from 1 to 4094, got 1000000000000000000000000000000.`},
 		{name: "vm/memory below 16 MiB", resource: "moxxie_vm", config: withAttrs(vm, "memory_mb", 8),
 			summary: "Invalid Attribute Value", path: protoPath("memory_mb"), detail: `Attribute memory_mb value must be at least 16, got: 8`},
 		{name: "vm/name not a DNS name", resource: "moxxie_vm", config: withAttrs(vm, "name", "web_1"),
@@ -342,7 +380,11 @@ func badInputs() []badInput {
 // is written to a cluster: provider-block and validation errors before any request at all.
 func TestAccBadInputs(t *testing.T) {
 	env := newSimEnv(t, simDC{name: "DC1"}, simDC{name: "DC2"}, simDC{name: "DC3"})
-	for _, row := range badInputs() {
+	// Requests are counted inside the simulators: against external endpoints only the diagnostics
+	// are checked.
+	counted := !env.external
+	env.checkDestroyAtEnd(t)
+	for _, row := range badInputs(env) {
 		t.Run(row.name, func(t *testing.T) {
 			h := newProtoHarness(t, env)
 			resetSimRequests(env)
@@ -377,10 +419,10 @@ func TestAccBadInputs(t *testing.T) {
 			case row.path != nil && (got.Attribute == nil || !got.Attribute.Equal(row.path)):
 				t.Errorf("diagnostic points at %v; want %s", got.Attribute, row.path)
 			}
-			if w := simWrites(env); len(w) > 0 {
+			if w := simWrites(env); counted && len(w) > 0 {
 				t.Errorf("a refused input wrote to a cluster: %v", w)
 			}
-			if n := simRequestTotal(env); !mayRead && n > 0 {
+			if n := simRequestTotal(env); counted && !mayRead && n > 0 {
 				t.Errorf("%d requests reached a cluster before planning began", n)
 			}
 		})
@@ -390,6 +432,10 @@ func TestAccBadInputs(t *testing.T) {
 // Values not known until apply skip a check; they never fail it (nor write anything early).
 func TestAccUnknownInputsAreNotErrors(t *testing.T) {
 	env := newSimEnv(t, simDC{name: "DC1"}, simDC{name: "DC2"}, simDC{name: "DC3"})
+	// Requests are counted inside the simulators: against external endpoints only the diagnostics
+	// are checked.
+	counted := !env.external
+	env.checkDestroyAtEnd(t)
 	vm := map[string]any{"name": "web-1", "datacenter": "DC1"}
 	rows := []struct {
 		name     string
@@ -403,6 +449,7 @@ func TestAccUnknownInputsAreNotErrors(t *testing.T) {
 		{name: "provider/tls_fingerprint", provider: func(d dcMaps) { d["DC2"]["tls_fingerprint"] = tfUnknown{} }},
 		{name: "provider/api_token", provider: func(d dcMaps) { d["DC2"]["api_token"] = tfUnknown{} }},
 		{name: "provider/proxmox_url", provider: func(d dcMaps) { d["DC2"]["proxmox_url"] = tfUnknown{} }},
+		{name: "provider/connect_timeout", provider: func(d dcMaps) { d["DC2"]["connect_timeout"] = tfUnknown{} }},
 		{name: "vm/datacenter", resource: "moxxie_vm", config: withAttrs(vm, "datacenter", tfUnknown{})},
 		{name: "vm/cores", resource: "moxxie_vm", config: withAttrs(vm, "cores", tfUnknown{})},
 		{name: "vm/allocation_id", resource: "moxxie_vm", config: withAttrs(vm, "network_interface", []any{map[string]any{"allocation_id": tfUnknown{}}})},
@@ -432,7 +479,7 @@ func TestAccUnknownInputsAreNotErrors(t *testing.T) {
 			if errs := protoErrors(diags); len(errs) > 0 {
 				t.Fatalf("an unknown value failed a check:%s", showProtoDiags(errs))
 			}
-			if w := simWrites(env); len(w) > 0 {
+			if w := simWrites(env); counted && len(w) > 0 {
 				t.Errorf("planning wrote to a cluster: %v", w)
 			}
 		})

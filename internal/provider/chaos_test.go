@@ -3,7 +3,6 @@ package provider
 import (
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,26 +71,40 @@ func (e *simEnv) expectExactly(perDC int) resource.TestCheckFunc {
 
 // TestAccChaos_faultyLinks: 10% of requests answered 503 and 5% of connections dropped (half
 // before, half after the change is applied) on both datacenters. The apply must end with exactly
-// the 20 VMs, state matching the clusters, and an empty plan.
+// the 20 VMs, state matching the clusters, and an empty plan; each fault must have fired often
+// enough in each datacenter that the result says something.
 func TestAccChaos_faultyLinks(t *testing.T) {
 	env := newSimEnv(t)
+	env.requireSim("injects faults")
 	config := chaosConfig(env)
 	faults := pvesim.Faults{Error503Rate: 0.10, DropBeforeRate: 0.025, DropAfterRate: 0.025, Seed: 7}
-	var injected atomic.Bool
+	// Seed 7's outcomes are a fixed sequence, whichever request draws them: its first 80 hold
+	// 4 503s, 3 drops before and 5 after applying. Each datacenter serves 100-200 requests to the
+	// first apply (fewer as moxxie asks less), so these minimums hold while at least minRequests
+	// were served, which is checked too, and fail if a fault never fires.
+	atLeast := pvesim.FaultCounts{Error503: 4, DropBefore: 3, DropAfter: 4}
+	const minRequests = 80
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factoriesWith(dcrouter.WithRetry(8, 5*time.Millisecond, 40*time.Millisecond)),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
 					for _, s := range env.servers {
 						s.Cluster.SetFaults(faults)
+						s.Cluster.ResetRequests() // count only what draws from the fault sequence
 					}
-					injected.Store(true)
 				},
 				Config: config,
 				Check: resource.ComposeTestCheckFunc(env.expectExactly(10), func(*terraform.State) error {
 					for _, dc := range []string{"DC1", "DC2"} {
 						if err := env.distinctNetworks(dc, 1); err != nil {
+							return err
+						}
+						if n := env.cluster(dc).RequestTotal(); n < minRequests {
+							return fmt.Errorf("%s served %d requests, fewer than the %d the fault minimums assume", dc, n, minRequests)
+						}
+						if err := env.expectFaults(dc, atLeast); err != nil {
 							return err
 						}
 					}
@@ -104,31 +117,54 @@ func TestAccChaos_faultyLinks(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{stateFunc(func(statecheck.CheckStateRequest) error {
-					for dc, s := range env.servers {
+					for _, s := range env.servers {
 						s.Cluster.SetFaults(pvesim.Faults{})
-						if s.Cluster.RequestTotal() == 0 {
-							return fmt.Errorf("%s saw no requests", dc)
-						}
 					}
 					return nil
 				})},
 			},
 		},
 	})
-	if !injected.Load() {
-		t.Fatal("faults were never injected")
+}
+
+// expectFaults checks that in datacenter dc each fault fired at least as often as atLeast says:
+// a fault test whose faults did not fire proves nothing.
+func (e *simEnv) expectFaults(dc string, atLeast pvesim.FaultCounts) error {
+	e.t.Helper()
+	c := e.cluster(dc)
+	got := c.FaultCounts()
+	e.t.Logf("%s fault counts: %+v of %d requests", dc, got, c.RequestTotal())
+	for _, k := range []struct {
+		name      string
+		got, want int64
+	}{
+		{"delayed requests", got.Delayed, atLeast.Delayed},
+		{"503s", got.Error503, atLeast.Error503},
+		{"drops before applying", got.DropBefore, atLeast.DropBefore},
+		{"drops after applying", got.DropAfter, atLeast.DropAfter},
+		{"task failures", got.TaskFailed, atLeast.TaskFailed},
+		{"extended tasks", got.TaskExtended, atLeast.TaskExtended},
+		{"duplicate nextid answers", got.DuplicateNextID, atLeast.DuplicateNextID},
+		{"refused VMIDs", got.VMIDTaken, atLeast.VMIDTaken},
+	} {
+		if k.got < k.want {
+			return fmt.Errorf("%s: %d %s, want at least %d (all counts: %+v)", dc, k.got, k.name, k.want, got)
+		}
 	}
+	return nil
 }
 
 // TestAccChaos_datacenterDownMidApply: DC2 drops off while the VMs are being created. The apply
 // fails for DC2's VMs only; once DC2 is back, a second apply completes without duplicates.
 func TestAccChaos_datacenterDownMidApply(t *testing.T) {
 	env := newSimEnv(t)
+	env.requireSim("injects faults and takes a server down")
 	config := chaosConfig(env)
 	stop := make(chan struct{})
 	defer close(stop)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factoriesWith(dcrouter.WithRetry(2, 5*time.Millisecond, 20*time.Millisecond)),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{Config: env.providerBlock(networks) + migrationNetworks},
 			{
@@ -160,7 +196,10 @@ func TestAccChaos_datacenterDownMidApply(t *testing.T) {
 					}
 				},
 				Config: config,
-				Check:  env.expectExactly(10),
+				Check: resource.ComposeTestCheckFunc(env.expectExactly(10), func(*terraform.State) error {
+					// The outage was timed on the slowed creates: at least the two it waited for.
+					return env.expectFaults("DC2", pvesim.FaultCounts{TaskExtended: 2})
+				}),
 			},
 			{
 				Config: config,

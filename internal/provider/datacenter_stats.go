@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -15,21 +16,45 @@ import (
 
 // dcStatsModel is one datacenter's figures, shared by moxxie_datacenter and moxxie_datacenters.
 type dcStatsModel struct {
-	Name         types.String   `tfsdk:"name"`
-	Location     types.String   `tfsdk:"location"`
-	Healthy      types.Bool     `tfsdk:"healthy"`
-	Error        types.String   `tfsdk:"error"`
-	PVEVersion   types.String   `tfsdk:"pve_version"`
-	LatencyMS    types.Int64    `tfsdk:"latency_ms"`
-	NodesOnline  types.Int64    `tfsdk:"nodes_online"`
-	NodesTotal   types.Int64    `tfsdk:"nodes_total"`
-	VMsTotal     types.Int64    `tfsdk:"vms_total"`
-	VMsRunning   types.Int64    `tfsdk:"vms_running"`
-	VMsLimit     types.Int64    `tfsdk:"vms_limit"`
-	VMsAvailable types.Int64    `tfsdk:"vms_available"`
-	Cores        *capacityModel `tfsdk:"cores"`
-	MemoryMB     *capacityModel `tfsdk:"memory_mb"`
-	Network      *poolModel     `tfsdk:"network"`
+	Name         types.String         `tfsdk:"name"`
+	Location     types.String         `tfsdk:"location"`
+	Healthy      types.Bool           `tfsdk:"healthy"`
+	Error        types.String         `tfsdk:"error"`
+	PVEVersion   types.String         `tfsdk:"pve_version"`
+	LatencyMS    types.Int64          `tfsdk:"latency_ms"`
+	NodesOnline  types.Int64          `tfsdk:"nodes_online"`
+	NodesTotal   types.Int64          `tfsdk:"nodes_total"`
+	VMsTotal     types.Int64          `tfsdk:"vms_total"`
+	VMsRunning   types.Int64          `tfsdk:"vms_running"`
+	VMsLimit     types.Int64          `tfsdk:"vms_limit"`
+	VMsAvailable types.Int64          `tfsdk:"vms_available"`
+	Cores        *capacityModel       `tfsdk:"cores"`
+	MemoryMB     *capacityModel       `tfsdk:"memory_mb"`
+	Network      *poolModel           `tfsdk:"network"`
+	Placement    *placementStats      `tfsdk:"placement"`
+	Nodes        map[string]nodeStats `tfsdk:"nodes"`
+	// fits counts the VMs of a size that still fit (moxxie_datacenter's fits_count); nil while
+	// the datacenter is unreachable.
+	fits func(cores, memoryMB int64) int64
+}
+
+// placementStats is the placement policy in force, defaults filled in.
+type placementStats struct {
+	CPUAllocationRatio    types.Float64 `tfsdk:"cpu_allocation_ratio"`
+	MemoryAllocationRatio types.Float64 `tfsdk:"memory_allocation_ratio"`
+	ReservedMemoryMB      types.Int64   `tfsdk:"reserved_memory_mb"`
+	CountStoppedVMs       types.Bool    `tfsdk:"count_stopped_vms"`
+}
+
+// nodeStats is one node's figures under the placement policy.
+type nodeStats struct {
+	Online            types.Bool  `tfsdk:"online"`
+	CPUs              types.Int64 `tfsdk:"cpus"`
+	MemoryMB          types.Int64 `tfsdk:"memory_mb"`
+	AllocatedCores    types.Int64 `tfsdk:"allocated_cores"`
+	AllocatedMemoryMB types.Int64 `tfsdk:"allocated_memory_mb"`
+	FreeCores         types.Int64 `tfsdk:"free_cores"`
+	FreeMemoryMB      types.Int64 `tfsdk:"free_memory_mb"`
 }
 
 type capacityModel struct {
@@ -55,12 +80,12 @@ func dcStatsAttributes(nameRequired bool) map[string]schema.Attribute {
 	capacity := func(what string) schema.Attribute {
 		return schema.SingleNestedAttribute{
 			Computed:            true,
-			MarkdownDescription: what + ": `physical` on online nodes, `allocated` to VMs, the configured `limit` (null: none) and `available` (the smaller of limit and physical headroom). Null while the datacenter is unreachable.",
+			MarkdownDescription: what + ": `physical` on online nodes, `allocated` to VMs (every VM, as `limits` count them), the configured `limit` (null: none) and `available`. Null while the datacenter is unreachable.",
 			Attributes: map[string]schema.Attribute{
 				"physical":  i64("On online nodes."),
-				"allocated": i64("Allocated to VMs."),
+				"allocated": i64("Allocated to VMs, stopped ones included."),
 				"limit":     i64("The datacenter's limit; null when none is set."),
-				"available": i64("What can still be placed."),
+				"available": i64("What can still be placed: the smaller of the limit's headroom and the online nodes' free figures under `placement` (summed over nodes; one VM must still fit on one node, see `nodes`). Null when nothing bounds it: no limit and, for cores, no `cpu_allocation_ratio`."),
 			},
 		}
 	}
@@ -83,6 +108,29 @@ func dcStatsAttributes(nameRequired bool) map[string]schema.Attribute {
 		"vms_available": i64("VMs that can still be placed; null without a limit."),
 		"cores":         capacity("vCPU cores"),
 		"memory_mb":     capacity("Memory in MiB"),
+		"placement": schema.SingleNestedAttribute{
+			Computed:            true,
+			MarkdownDescription: "The datacenter's `placement` settings in force, defaults filled in.",
+			Attributes: map[string]schema.Attribute{
+				"cpu_allocation_ratio":    schema.Float64Attribute{Computed: true, MarkdownDescription: "vCPUs a node may take per CPU; null: not bounded (only a VM wider than its node is refused)."},
+				"memory_allocation_ratio": schema.Float64Attribute{Computed: true, MarkdownDescription: "Memory a node may take per MiB it has."},
+				"reserved_memory_mb":      i64("Memory kept free on every node for the host, in MiB."),
+				"count_stopped_vms":       schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether stopped VMs take node capacity."},
+			},
+		},
+		"nodes": schema.MapNestedAttribute{
+			Computed:            true,
+			MarkdownDescription: "Every node of the cluster by name, with what the VMs that count under `placement` take of it and what it can still take. Null while the datacenter is unreachable.",
+			NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+				"online":              schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the node is online; offline nodes take nothing."},
+				"cpus":                i64("CPUs of the node: the most vCPUs one VM on it may have."),
+				"memory_mb":           i64("Memory of the node, in MiB."),
+				"allocated_cores":     i64("vCPUs of the VMs on it that count (running ones, or all with `count_stopped_vms`)."),
+				"allocated_memory_mb": i64("Memory of those VMs, in MiB."),
+				"free_cores":          i64("vCPUs it can still take under `cpu_allocation_ratio`; null when not bounded."),
+				"free_memory_mb":      i64("Memory it can still take: memory × `memory_allocation_ratio` − `reserved_memory_mb` − allocated, in MiB."),
+			}},
+		},
 		"network": schema.SingleNestedAttribute{
 			Computed:            true,
 			MarkdownDescription: "Network pool figures from the cluster's SDN; null when the datacenter declares no `network`.",
@@ -101,11 +149,14 @@ func dcStatsAttributes(nameRequired bool) map[string]schema.Attribute {
 // readStats gathers one datacenter's figures. An unreachable datacenter is reported as unhealthy
 // with its error, never as a failure: the figures are there to decide where to go.
 func (d *providerData) readStats(ctx context.Context, dc string) dcStatsModel {
+	s := d.dcs[dc]
+	if s.Conn.Failed {
+		return d.unhealthy(dc, errors.New("declared failed (failed = true in the provider block): not asked"))
+	}
 	c, err := d.router.Client(dc)
 	if err != nil {
 		return d.unhealthy(dc, err)
 	}
-	s := d.dcs[dc]
 	m := d.unhealthy(dc, nil)
 	var (
 		wg       sync.WaitGroup
@@ -143,16 +194,28 @@ func (d *providerData) readStats(ctx context.Context, dc string) dcStatsModel {
 	m.NodesOnline = types.Int64Value(int64(snap.NodesOnline()))
 	m.NodesTotal = types.Int64Value(int64(snap.NodesTotal))
 	capa := snap.Capacity(s.Limits, 0)
-	avail := capa.Available()
+	nodes := snap.NodeLoads(s.Placement, 0)
+	avail := capa.Available().Within(placement.NodesFree(nodes, s.Placement))
 	m.VMsTotal = types.Int64Value(capa.Allocated.VMs)
 	m.VMsRunning = types.Int64Value(capa.Allocated.VMsRunning)
-	if avail.VMs != placement.Unlimited {
-		m.VMsAvailable = types.Int64Value(avail.VMs)
-	}
+	m.VMsAvailable = bounded(avail.VMs)
 	m.Cores = &capacityModel{Physical: types.Int64Value(capa.Physical.Cores), Allocated: types.Int64Value(capa.Allocated.Cores),
-		Limit: optLimit(s.Limits.MaxCores), Available: types.Int64Value(avail.Cores)}
+		Limit: optLimit(s.Limits.MaxCores), Available: bounded(avail.Cores)}
 	m.MemoryMB = &capacityModel{Physical: types.Int64Value(capa.Physical.MemoryMB), Allocated: types.Int64Value(capa.Allocated.MemoryMB),
-		Limit: optLimit(s.Limits.MaxMemoryMB), Available: types.Int64Value(avail.MemoryMB)}
+		Limit: optLimit(s.Limits.MaxMemoryMB), Available: bounded(avail.MemoryMB)}
+	m.Nodes = make(map[string]nodeStats, len(nodes))
+	for _, n := range nodes {
+		free := nodeStats{Online: types.BoolValue(n.Online), CPUs: types.Int64Value(n.CPUs), MemoryMB: types.Int64Value(n.MemoryMB),
+			AllocatedCores: types.Int64Value(n.AllocatedCores), AllocatedMemoryMB: types.Int64Value(n.AllocatedMemoryMB),
+			FreeCores: bounded(s.Placement.FreeCores(n)), FreeMemoryMB: types.Int64Value(s.Placement.FreeMemoryMB(n))}
+		if !n.Online {
+			free.FreeCores, free.FreeMemoryMB = types.Int64Value(0), types.Int64Value(0)
+		}
+		m.Nodes[n.Name] = free
+	}
+	m.fits = func(cores, memoryMB int64) int64 {
+		return placement.FitsCount(capa, nodes, s.Placement, cores, memoryMB)
+	}
 	if s.Network != nil {
 		m.Network = &poolModel{
 			VLANsTotal: types.Int64Value(int64(stats.VLANsTotal)), VLANsUsed: types.Int64Value(int64(stats.VLANsUsed)), VLANsFree: types.Int64Value(int64(stats.VLANsFree)),
@@ -172,10 +235,23 @@ func (d *providerData) unhealthy(dc string, err error) dcStatsModel {
 	if s.Location == "" {
 		m.Location = types.StringNull()
 	}
+	m.Placement = &placementStats{CPUAllocationRatio: types.Float64Null(), MemoryAllocationRatio: types.Float64Value(s.Placement.EffectiveMemoryRatio()),
+		ReservedMemoryMB: types.Int64Value(s.Placement.ReservedMemoryMB), CountStoppedVMs: types.BoolValue(s.Placement.CountStopped)}
+	if s.Placement.CPURatio > 0 {
+		m.Placement.CPUAllocationRatio = types.Float64Value(s.Placement.CPURatio)
+	}
 	if err != nil {
 		m.Error = types.StringValue(err.Error())
 	}
 	return m
+}
+
+// bounded is a figure that Unlimited may stand for, as null.
+func bounded(v int64) types.Int64 {
+	if v == placement.Unlimited {
+		return types.Int64Null()
+	}
+	return types.Int64Value(v)
 }
 
 func optLimit(v int64) types.Int64 {

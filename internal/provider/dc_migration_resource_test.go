@@ -1,20 +1,16 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"testing"
-	"time"
 
+	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-
-	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 )
 
 const migrationNetworks = `
@@ -60,6 +56,7 @@ func TestAccMigration_offlineIntoQinQAndFailback(t *testing.T) {
 	base := env.providerBlock(networks) + migrationNetworks + webVM(true)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{Config: base},
 			{
@@ -99,6 +96,7 @@ func TestAccMigration_liveAndItsRefusals(t *testing.T) {
 	env := newSimEnv(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{Config: env.providerBlock(networks) + migrationNetworks + webVM(false)},
 			{
@@ -125,6 +123,7 @@ func TestAccMigration_liveMoveOfARunningVM(t *testing.T) {
 	cfg := env.providerBlock(networks) + migrationNetworks + webVM(true)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{Config: cfg},
 			{
@@ -151,16 +150,15 @@ resource "moxxie_vm" "app" {
 }
 `, dc, alloc)
 	}
-	var id string
+	// A replaced VM would have a new id: the same id proves the move was in place.
+	sameID := statecheck.CompareValue(compare.ValuesSame())
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
-				Config: env.providerBlock(networks) + migrationNetworks + vmIn("DC1", "dc1"),
-				Check: func(s *terraform.State) error {
-					id = s.RootModule().Resources["moxxie_vm.app"].Primary.ID
-					return nil
-				},
+				Config:            env.providerBlock(networks) + migrationNetworks + vmIn("DC1", "dc1"),
+				ConfigStateChecks: []statecheck.StateCheck{sameID.AddStateValue("moxxie_vm.app", tfjsonpath.New("id"))},
 			},
 			{
 				Config: env.providerBlock(networks) + migrationNetworks + vmIn("DC2", "dc2"),
@@ -169,12 +167,7 @@ resource "moxxie_vm" "app" {
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("moxxie_vm.app", tfjsonpath.New("current_dc"), knownvalue.StringExact("DC2")),
-					statecheck.ExpectKnownValue("moxxie_vm.app", tfjsonpath.New("id"), knownvalue.StringFunc(func(v string) error {
-						if v != id {
-							return fmt.Errorf("id changed from %s to %s: the VM was replaced", id, v)
-						}
-						return nil
-					})),
+					sameID.AddStateValue("moxxie_vm.app", tfjsonpath.New("id")),
 					env.expectVMIn("moxxie_vm.app", "DC2", configMatches("net0", `bridge=mxv200$`)),
 				},
 			},
@@ -185,23 +178,18 @@ resource "moxxie_vm" "app" {
 // snapshot takes a PVE snapshot of a VM behind Terraform's back.
 func (e *simEnv) snapshot(t *testing.T, dc, addr string) {
 	t.Helper()
-	ctx := context.Background()
-	r, err := dcrouter.New([]dcrouter.Config{{Name: dc, URL: e.servers[dc].URL, TokenID: testTokenID, TokenSecret: testTokenSecret, TLSFingerprint: e.servers[dc].Fingerprint}})
+	ctx, cancel := apiContext()
+	defer cancel()
+	c := e.mustAPI(t, dc)
+	vms, err := listManagedVMs(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := r.Client(dc)
-	vms := e.cluster(dc).VMs()
 	if len(vms) != 1 {
 		t.Fatalf("want one VM in %s, have %d", dc, len(vms))
 	}
 	upid, err := c.CreateSnapshot(ctx, vms[0].Node, vms[0].VMID, "before-upgrade")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := c.WaitTask(ctx, upid); err != nil {
+	if err := waitTask(ctx, c, upid, err); err != nil {
 		t.Fatal(err)
 	}
 }

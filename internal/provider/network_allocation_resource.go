@@ -19,7 +19,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/datacenter"
-	"github.com/moxxie/terraform-provider-moxxie/internal/ipam"
 	"github.com/moxxie/terraform-provider-moxxie/internal/network"
 )
 
@@ -92,6 +91,7 @@ func (r *networkAllocationResource) Schema(ctx context.Context, _ resource.Schem
 				Optional:            true,
 				Computed:            true,
 				PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplaceIfConfigured(), int64planmodifier.UseStateForUnknown()},
+				CustomType:          wholeNumberFrom(1, 32),
 				Validators:          []validator.Int64{int64validator.Between(1, 32)},
 			},
 			"vlan_id": schema.Int64Attribute{
@@ -99,6 +99,7 @@ func (r *networkAllocationResource) Schema(ctx context.Context, _ resource.Schem
 				Optional:            true,
 				Computed:            true,
 				PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplaceIfConfigured(), int64planmodifier.UseStateForUnknown()},
+				CustomType:          wholeNumberFrom(1, 4094),
 				Validators:          []validator.Int64{int64validator.Between(1, 4094)},
 			},
 			"service_vlan": schema.Int64Attribute{
@@ -202,9 +203,7 @@ func (r *networkAllocationResource) Create(ctx context.Context, req resource.Cre
 	})
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot allocate network", err.Error())
-		var taken *network.TakenError
-		var exhausted *ipam.ExhaustedError
-		if !errors.As(err, &taken) && !errors.As(err, &exhausted) && !plan.ID.IsUnknown() {
+		if !network.NothingCreated(err) && !plan.ID.IsUnknown() {
 			// The vnet may exist by now (created, then the apply failed). Keep the allocation
 			// as tainted: refresh finds it by client and name and the next apply replaces it,
 			// instead of refusing a name that only this resource holds.

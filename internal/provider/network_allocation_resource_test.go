@@ -47,6 +47,7 @@ resource "moxxie_network_allocation" "dc2" {
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				Config: config,
@@ -110,6 +111,7 @@ resource "moxxie_vm" "app" {
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				// The allocation id is known at plan time, so isolation is checked before anything exists.
@@ -168,14 +170,18 @@ resource "moxxie_network_allocation" "net" {
 `, team)
 	}
 	// Both runs hold their 20 networks at once: each run's check waits for the other's apply,
-	// then inspects the cluster.
-	var applied sync.WaitGroup
+	// then inspects the cluster, and neither goes on (its refresh and destroy take the SDN lock)
+	// until both have looked.
+	var applied, checked sync.WaitGroup
 	applied.Add(2)
+	checked.Add(2)
+	checkDestroy := env.checkDestroyTogether(2)
 	for _, team := range []string{"team-a", "team-b"} {
 		t.Run(team, func(t *testing.T) {
 			t.Parallel()
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: env.factories(),
+				CheckDestroy:             checkDestroy,
 				Steps: []resource.TestStep{{
 					Config: config(team),
 					Check: func(*terraform.State) error {
@@ -183,7 +189,12 @@ resource "moxxie_network_allocation" "net" {
 						if !waitTimeout(&applied, 5*time.Minute) {
 							return fmt.Errorf("the other run did not finish its apply")
 						}
-						return env.distinctNetworks("DC1", 40)
+						err := env.distinctNetworks("DC1", 40)
+						checked.Done()
+						if !waitTimeout(&checked, 5*time.Minute) {
+							return fmt.Errorf("the other run did not finish its check")
+						}
+						return err
 					},
 				}},
 			})
@@ -196,6 +207,7 @@ func TestAccNetworkAllocation_poolExhaustion(t *testing.T) {
 	tiny := map[string]string{"DC1": "      network = { ip_range = \"10.9.0.0/16\", vlan_range = \"100-101\" }\n"}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{{
 			Config: env.providerBlock(tiny) + `
 resource "moxxie_network_allocation" "n" {
@@ -215,6 +227,7 @@ resource "moxxie_network_allocation" "n" {
 // name, never two.
 func TestAccNetworkAllocation_failedApplyIsReplacedNotOrphaned(t *testing.T) {
 	env := newSimEnv(t, simDC{name: "DC1"})
+	env.requireSim("makes tasks fail through fault injection")
 	config := env.providerBlock(map[string]string{"DC1": networks["DC1"]}) + `
 resource "moxxie_network_allocation" "n" {
   datacenter = "DC1"
@@ -223,6 +236,7 @@ resource "moxxie_network_allocation" "n" {
 `
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				PreConfig:   func() { env.cluster("DC1").SetFaults(pvesim.Faults{TaskFailRate: 1}) },
@@ -230,8 +244,13 @@ resource "moxxie_network_allocation" "n" {
 				ExpectError: regexp.MustCompile(`applying SDN changes in datacenter DC1`),
 			},
 			{
-				PreConfig: func() { env.cluster("DC1").SetFaults(pvesim.Faults{}) },
-				Config:    config,
+				PreConfig: func() {
+					if err := env.expectFaults("DC1", pvesim.FaultCounts{TaskFailed: 1}); err != nil {
+						t.Error(err)
+					}
+					env.cluster("DC1").SetFaults(pvesim.Faults{})
+				},
+				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("moxxie_network_allocation.n", plancheck.ResourceActionDestroyBeforeCreate)},
 				},

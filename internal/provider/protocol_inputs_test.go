@@ -19,6 +19,9 @@ import (
 // tfUnknown stands for a value Terraform does not know yet, in tfValue's input.
 type tfUnknown struct{}
 
+// tfNumber is a number written out, for values no int holds (1.5, 99999999999999999999).
+type tfNumber string
+
 // tfSet marks a Go slice as the elements of a set (plain slices become lists).
 type tfSet []any
 
@@ -102,9 +105,16 @@ func tfValue(typ tftypes.Type, v any) (tftypes.Value, error) {
 		}
 		return tftypes.NewValue(typ, s), nil
 	case typ.Is(tftypes.Number):
+		if s, ok := v.(tfNumber); ok {
+			f, _, err := big.ParseFloat(string(s), 10, 512, big.ToNearestEven)
+			if err != nil {
+				return tftypes.Value{}, err
+			}
+			return tftypes.NewValue(typ, f), nil
+		}
 		n, ok := v.(int)
 		if !ok {
-			return tftypes.Value{}, fmt.Errorf("number wants int, got %T", v)
+			return tftypes.Value{}, fmt.Errorf("number wants int or tfNumber, got %T", v)
 		}
 		return tftypes.NewValue(typ, new(big.Float).SetInt64(int64(n))), nil
 	case typ.Is(tftypes.Bool):

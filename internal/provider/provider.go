@@ -32,10 +32,6 @@ type moxxieProvider struct {
 	routerOpts []dcrouter.Option
 }
 
-// snapshotTTL is how long plan-time checks reuse one read of a datacenter: long enough for one
-// plan walk over many VMs, short enough that an apply sees what it just created.
-const snapshotTTL = 3 * time.Second
-
 // New returns the provider factory that providerserver and the acceptance tests use.
 func New(version string) func() provider.Provider {
 	return func() provider.Provider {
@@ -53,6 +49,7 @@ func (p *moxxieProvider) Resources(context.Context) []func() resource.Resource {
 		newVMResource,
 		newNetworkAllocationResource,
 		newMigrationResource,
+		newDrillResource,
 	}
 }
 
@@ -114,7 +111,7 @@ func (p *moxxieProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		return
 	}
 	data := &providerData{dcs: set, router: router, vms: vm.NewManager(), addrs: network.NewAddresses(),
-		ledger: placement.NewLedger(), snaps: inventory.NewCache(snapshotTTL), inUseWait: 20 * time.Second}
+		ledger: placement.NewLedger(), snaps: inventory.NewCache(), inUseWait: 20 * time.Second}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

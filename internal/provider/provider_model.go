@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -35,8 +36,11 @@ type datacenterModel struct {
 	RouterAddress         types.String `tfsdk:"router_address"`
 	Storage               types.String `tfsdk:"storage"`
 	MaxConcurrentRequests types.Int64  `tfsdk:"max_concurrent_requests"`
+	ConnectTimeout        types.String `tfsdk:"connect_timeout"`
+	Failed                types.Bool   `tfsdk:"failed"`
 	Network               types.Object `tfsdk:"network"`
 	Limits                types.Object `tfsdk:"limits"`
+	Placement             types.Object `tfsdk:"placement"`
 }
 
 type networkModel struct {
@@ -46,6 +50,13 @@ type networkModel struct {
 	SubnetPrefix types.Int64  `tfsdk:"subnet_prefix"`
 	QinQEnabled  types.Bool   `tfsdk:"qinq_enabled"`
 	ServiceVLAN  types.Int64  `tfsdk:"service_vlan"`
+}
+
+type placementModel struct {
+	CPUAllocationRatio    types.Float64 `tfsdk:"cpu_allocation_ratio"`
+	MemoryAllocationRatio types.Float64 `tfsdk:"memory_allocation_ratio"`
+	ReservedMemoryMB      types.Int64   `tfsdk:"reserved_memory_mb"`
+	CountStoppedVMs       types.Bool    `tfsdk:"count_stopped_vms"`
 }
 
 type limitsModel struct {
@@ -61,7 +72,10 @@ type providerData struct {
 	vms    *vm.Manager
 	addrs  *network.Addresses
 	ledger *placement.Ledger
-	snaps  *inventory.Cache
+	// placing serialises Create's node choice with its booking in the ledger, so parallel creates
+	// each see the others' choices.
+	placing sync.Mutex
+	snaps   *inventory.Cache
 	// inUseWait is how long destroying a network waits for the VMs on it to go first.
 	inUseWait time.Duration
 }
@@ -85,7 +99,7 @@ func (m providerModel) inputs(ctx context.Context) ([]datacenter.Input, diag.Dia
 	}
 	inputs := make([]datacenter.Input, 0, len(dcs))
 	for name, d := range dcs {
-		in := datacenter.Input{Name: name, Unknown: map[string]bool{}}
+		in := datacenter.Input{Name: name, Unknown: map[string]bool{}, Empty: map[string]bool{}}
 		str := func(field string, v types.String) string {
 			if v.IsUnknown() {
 				in.Unknown[field] = true
@@ -95,13 +109,17 @@ func (m providerModel) inputs(ctx context.Context) ([]datacenter.Input, diag.Dia
 		in.Location = str("location", d.Location)
 		in.ProxmoxURL = str("proxmox_url", d.ProxmoxURL)
 		in.APIToken = str("api_token", d.APIToken)
+		in.Empty["api_token"] = isEmptyString(d.APIToken)
+		in.Empty["password"] = isEmptyString(d.Password)
 		in.Username = str("username", d.Username)
 		in.Password = str("password", d.Password)
 		in.TLSCAPEM = str("tls_ca_pem", d.TLSCAPEM)
 		in.TLSFingerprint = str("tls_fingerprint", d.TLSFingerprint)
 		in.RouterAddress = str("router_address", d.RouterAddress)
 		in.Storage = str("storage", d.Storage)
+		in.ConnectTimeout = str("connect_timeout", d.ConnectTimeout)
 		in.TLSInsecure = d.TLSInsecure.ValueBool()
+		in.Failed = d.Failed.ValueBool()
 		in.MaxConcurrent = int64Ptr(d.MaxConcurrentRequests, "max_concurrent_requests", in.Unknown)
 		if d.TLSInsecure.IsUnknown() {
 			in.Unknown["tls_insecure"] = true
@@ -134,11 +152,34 @@ func (m providerModel) inputs(ctx context.Context) ([]datacenter.Input, diag.Dia
 				MaxMemoryMB: int64Ptr(l.MaxMemoryMB, "limits.max_memory_mb", in.Unknown),
 			}
 		}
+		if d.Placement.IsUnknown() {
+			for _, f := range []string{"placement.cpu_allocation_ratio", "placement.memory_allocation_ratio", "placement.reserved_memory_mb", "placement.count_stopped_vms"} {
+				in.Unknown[f] = true
+			}
+		} else if !d.Placement.IsNull() {
+			var pm placementModel
+			diags.Append(d.Placement.As(ctx, &pm, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true})...)
+			in.Placement = &datacenter.PlacementInput{
+				CPUAllocationRatio:    float64Ptr(pm.CPUAllocationRatio, "placement.cpu_allocation_ratio", in.Unknown),
+				MemoryAllocationRatio: float64Ptr(pm.MemoryAllocationRatio, "placement.memory_allocation_ratio", in.Unknown),
+				ReservedMemoryMB:      int64Ptr(pm.ReservedMemoryMB, "placement.reserved_memory_mb", in.Unknown),
+				CountStoppedVMs:       pm.CountStoppedVMs.ValueBool(),
+			}
+			if pm.CountStoppedVMs.IsUnknown() {
+				in.Unknown["placement.count_stopped_vms"] = true
+			}
+		}
 		inputs = append(inputs, in)
 	}
 	// Map order is random; errors that compare datacenters must land on the same one each run.
 	sort.Slice(inputs, func(i, j int) bool { return inputs[i].Name < inputs[j].Name })
 	return inputs, diags
+}
+
+// isEmptyString tells a value set to "" from one left out (null), which falls back to the
+// environment.
+func isEmptyString(v types.String) bool {
+	return !v.IsNull() && !v.IsUnknown() && v.ValueString() == ""
 }
 
 func int64Ptr(v types.Int64, field string, unknown map[string]bool) *int64 {
@@ -153,6 +194,18 @@ func int64Ptr(v types.Int64, field string, unknown map[string]bool) *int64 {
 	return &x
 }
 
+func float64Ptr(v types.Float64, field string, unknown map[string]bool) *float64 {
+	if v.IsUnknown() {
+		unknown[field] = true
+		return nil
+	}
+	if v.IsNull() {
+		return nil
+	}
+	x := v.ValueFloat64()
+	return &x
+}
+
 // appendFieldErrors reports datacenter problems on their exact attribute path; skip filters out
 // errors that are not yet decidable.
 func appendFieldErrors(diags *diag.Diagnostics, errs []datacenter.FieldError, skip func(datacenter.FieldError) bool) {
@@ -160,10 +213,10 @@ func appendFieldErrors(diags *diag.Diagnostics, errs []datacenter.FieldError, sk
 		if skip != nil && skip(e) {
 			continue
 		}
-		// Terraform cannot underline a position inside the datacenters expression, so the detail
-		// names the attribute too.
+		// Terraform underlines a datacenter's entry at most, never an attribute inside it, so the
+		// detail names the attribute.
 		p := fieldPath(e.DC, e.Field)
-		diags.AddAttributeError(p, e.Summary, p.String()+": "+e.Detail)
+		diags.AddAttributeError(shownPath(p), e.Summary, p.String()+": "+e.Detail)
 	}
 }
 

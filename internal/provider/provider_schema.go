@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"math"
 
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -34,8 +35,8 @@ func datacenterAttributes() map[string]schema.Attribute {
 			Required:            true,
 		},
 		"api_token": schema.StringAttribute{
-			MarkdownDescription: "API token as `USER@REALM!TOKENID=SECRET`. Falls back to the environment variable " +
-				"`MOXXIE_<DC>_API_TOKEN` (datacenter name upper-cased, other characters as `_`).",
+			MarkdownDescription: "API token as `USER@REALM!TOKENID=SECRET`. When left out, it comes from the environment variable " +
+				"`MOXXIE_<DC>_API_TOKEN` (datacenter name upper-cased, other characters as `_`); an empty string is an error.",
 			Optional:  true,
 			Sensitive: true,
 		},
@@ -72,6 +73,21 @@ func datacenterAttributes() map[string]schema.Attribute {
 		"max_concurrent_requests": schema.Int64Attribute{
 			MarkdownDescription: "How many API requests moxxie sends to this datacenter at once. Defaults to 8.",
 			Optional:            true,
+			CustomType:          wholeNumberFrom(1, 256),
+		},
+		"connect_timeout": schema.StringAttribute{
+			MarkdownDescription: "How long moxxie waits for this datacenter to accept a connection and complete the TLS handshake, " +
+				"as a Go duration (`\"10s\"`, `\"1m\"`; 100ms to 5m). Defaults to `10s`: a healthy cluster answers within a few round trips, " +
+				"and a datacenter that does not answer in time is treated as unreachable for the rest of that Terraform run, so it costs " +
+				"this wait once per provider process, not once per resource or retry. It does not limit how long a request or a task may take once connected.",
+			Optional: true,
+		},
+		"failed": schema.BoolAttribute{
+			MarkdownDescription: "Declares the datacenter lost: moxxie sends it no request (no timeouts are paid), data sources report it unhealthy " +
+				"(`declared failed`), and each protected `moxxie_vm` that runs here plans a failover to its `failover_datacenter` from its newest backup. " +
+				"Defaults to `false`. A datacenter that merely does not answer is never failed over automatically; set this when it is really gone, " +
+				"and set it back (or remove it) when it returns: moxxie then fences the stale copies there.",
+			Optional: true,
 		},
 		"network": schema.SingleNestedAttribute{
 			MarkdownDescription: "Network pools that `moxxie_network_allocation` hands out in this datacenter.",
@@ -92,6 +108,7 @@ func datacenterAttributes() map[string]schema.Attribute {
 				"subnet_prefix": schema.Int64Attribute{
 					MarkdownDescription: "Prefix length of one allocation. Defaults to 24.",
 					Optional:            true,
+					CustomType:          wholeNumberFrom(1, 32),
 				},
 				"qinq_enabled": schema.BoolAttribute{
 					MarkdownDescription: "Carry customer VLANs inside an 802.1ad service VLAN (Q-in-Q). Needs `service_vlan`.",
@@ -100,6 +117,7 @@ func datacenterAttributes() map[string]schema.Attribute {
 				"service_vlan": schema.Int64Attribute{
 					MarkdownDescription: "The outer S-tag (1-4094) when `qinq_enabled` is true.",
 					Optional:            true,
+					CustomType:          wholeNumberFrom(1, 4094),
 				},
 			},
 		},
@@ -107,9 +125,36 @@ func datacenterAttributes() map[string]schema.Attribute {
 			MarkdownDescription: "Caps on what moxxie places in this datacenter, checked at plan time.",
 			Optional:            true,
 			Attributes: map[string]schema.Attribute{
-				"max_vms":       schema.Int64Attribute{Optional: true, MarkdownDescription: "Most VMs in the datacenter."},
-				"max_cores":     schema.Int64Attribute{Optional: true, MarkdownDescription: "Most vCPU cores allocated to VMs."},
-				"max_memory_mb": schema.Int64Attribute{Optional: true, MarkdownDescription: "Most memory allocated to VMs, in MiB."},
+				"max_vms":       schema.Int64Attribute{Optional: true, CustomType: wholeNumberFrom(1, math.MaxInt64), MarkdownDescription: "Most VMs in the datacenter."},
+				"max_cores":     schema.Int64Attribute{Optional: true, CustomType: wholeNumberFrom(1, math.MaxInt64), MarkdownDescription: "Most vCPU cores allocated to VMs."},
+				"max_memory_mb": schema.Int64Attribute{Optional: true, CustomType: wholeNumberFrom(1, math.MaxInt64), MarkdownDescription: "Most memory allocated to VMs, in MiB."},
+			},
+		},
+		"placement": schema.SingleNestedAttribute{
+			MarkdownDescription: "How much of each node moxxie hands out, checked at plan time for every VM on one node (allocation " +
+				"ratios in the spirit of OpenStack Placement). The defaults never refuse what PVE itself would run; see the " +
+				"*Placement and capacity* guide. `limits` stay hard quotas on top.",
+			Optional: true,
+			Attributes: map[string]schema.Attribute{
+				"cpu_allocation_ratio": schema.Float64Attribute{
+					Optional: true,
+					MarkdownDescription: "vCPUs a node may take per CPU it has, above 0 (e.g. `4`). Left out, vCPUs are not bounded per node " +
+						"(overcommit as PVE allows it); a VM never gets more vCPUs than its node has CPUs either way, as PVE refuses that.",
+				},
+				"memory_allocation_ratio": schema.Float64Attribute{
+					Optional:            true,
+					MarkdownDescription: "Memory a node may take per MiB it has, above 0. Defaults to `1` (no memory overcommit).",
+				},
+				"reserved_memory_mb": schema.Int64Attribute{
+					Optional:            true,
+					CustomType:          wholeNumberFrom(0, math.MaxInt64),
+					MarkdownDescription: "Memory kept free on every node for the host, in MiB. Defaults to `0`.",
+				},
+				"count_stopped_vms": schema.BoolAttribute{
+					Optional: true,
+					MarkdownDescription: "Whether stopped VMs take node capacity. Defaults to `false`: like PVE's own node figures, only " +
+						"running VMs count (a stopped VM takes no memory until it starts). `limits` count every VM either way.",
+				},
 			},
 		},
 	}

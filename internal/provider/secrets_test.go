@@ -38,19 +38,32 @@ func TestAccSecrets_neverInLogsOrState(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
 	}
-	env := &simEnv{t: t, servers: map[string]*pvesim.Server{}}
+	env := &simEnv{t: t, external: externalMode()}
+	env.requireSim("its datacenters hold credentials of its own, a password login among them")
 	for name, cfg := range map[string]pvesim.Config{
-		"DC1": {Tokens: map[string]string{testTokenID: dc1TokenSecret}},
-		"DC2": {Tokens: map[string]string{testTokenID: dc2TokenSecret}},
+		"DC1": withGuideToken(t, pvesim.Config{}, dc1TokenSecret),
+		"DC2": withGuideToken(t, pvesim.Config{}, dc2TokenSecret),
 		"DC3": {Users: map[string]string{"root@pam": dc3Password}},
 	} {
 		cfg.Name, cfg.TaskDuration = name, 5*time.Millisecond
+		cfg.Tokens = map[string]string{adminTokenID: adminTokenSecret} // the test's own checks
 		srv, err := pvesim.Start(pvesim.New(cfg), "127.0.0.1:0", pvesim.ServerOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = srv.Close() })
-		env.servers[name] = srv
+		secret := ""
+		for _, tok := range cfg.PrivsepTokens {
+			if tok.ID == testTokenID {
+				secret = tok.Secret
+			}
+		}
+		env.addServer(name, srv, testTokenID, secret)
+		if secret == "" {
+			ep := env.endpoints[name]
+			ep.TokenID, ep.TokenSecret, ep.Username, ep.Password = "", "", "root@pam", dc3Password
+			env.endpoints[name] = ep
+		}
 	}
 
 	logPath := filepath.Join(t.TempDir(), "terraform.log")
@@ -87,6 +100,7 @@ data "moxxie_datacenter" "dc3" {
 				dcrouter.WithTaskPoll(5*time.Millisecond, 50*time.Millisecond),
 			}}),
 		},
+		CheckDestroy: env.checkDestroy,
 		Steps: []resource.TestStep{
 			{Config: base},
 			{

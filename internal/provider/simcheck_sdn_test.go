@@ -10,11 +10,10 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
-	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/network"
 )
 
-// sdnCheck adapts a function over the simulators into a state check.
+// sdnCheck adapts a function over the clusters into a state check.
 type sdnCheck func() error
 
 func (f sdnCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
@@ -24,9 +23,16 @@ func (f sdnCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, 
 // expectZone checks moxxie's applied SDN zone in dc.
 func (e *simEnv) expectZone(dc, typ, bridge string, tag int, protocol string) statecheck.StateCheck {
 	return sdnCheck(func() error {
-		z, ok := e.cluster(dc).SDN().Applied.Zone("moxxie")
-		if !ok {
-			return fmt.Errorf("%s: no applied zone moxxie", dc)
+		v, err := e.sdn(dc)
+		if err != nil {
+			return err
+		}
+		if err := v.settled(dc); err != nil {
+			return err
+		}
+		z := v.zone
+		if z == nil {
+			return fmt.Errorf("%s: no zone %s", dc, moxxieZone)
 		}
 		if z.Type != typ || z.Bridge != bridge || z.Tag != tag || z.VLANProtocol != protocol {
 			return fmt.Errorf("%s: zone moxxie = %s on %s tag %d protocol %q, want %s on %s tag %d protocol %q", dc, z.Type, z.Bridge, z.Tag, z.VLANProtocol, typ, bridge, tag, protocol)
@@ -35,17 +41,20 @@ func (e *simEnv) expectZone(dc, typ, bridge string, tag int, protocol string) st
 	})
 }
 
-// expectVnets checks the applied vnets of dc are exactly want (vnet -> tag), with nothing left
-// pending and the SDN lock released.
+// expectVnets checks the applied vnets of moxxie's zone in dc are exactly want (vnet -> tag), with
+// nothing left pending and the SDN lock released.
 func (e *simEnv) expectVnets(dc string, want map[string]int) statecheck.StateCheck {
 	return sdnCheck(func() error {
-		s := e.cluster(dc).SDN()
-		if s.Locked || s.PendingChanges {
-			return fmt.Errorf("%s: SDN left locked=%v pending=%v", dc, s.Locked, s.PendingChanges)
+		v, err := e.sdn(dc)
+		if err != nil {
+			return err
+		}
+		if err := v.settled(dc); err != nil {
+			return err
 		}
 		got := map[string]int{}
-		for _, v := range s.Applied.Vnets {
-			got[v.Vnet] = v.Tag
+		for _, vn := range v.vnets {
+			got[vn.Vnet] = vn.Tag
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			return fmt.Errorf("%s: vnets %v, want %v", dc, got, want)
@@ -57,22 +66,25 @@ func (e *simEnv) expectVnets(dc string, want map[string]int) statecheck.StateChe
 // distinctNetworks checks dc holds n applied vnets with distinct VLANs and subnets that do not
 // overlap, and that the SDN lock is free.
 func (e *simEnv) distinctNetworks(dc string, n int) error {
-	s := e.cluster(dc).SDN()
-	if s.Locked || s.PendingChanges {
-		return fmt.Errorf("%s: SDN left locked=%v pending=%v", dc, s.Locked, s.PendingChanges)
+	v, err := e.sdn(dc)
+	if err != nil {
+		return err
+	}
+	if err := v.settled(dc); err != nil {
+		return err
 	}
 	tags := map[int]string{}
-	for _, v := range s.Applied.Vnets {
-		if other, dup := tags[v.Tag]; dup {
-			return fmt.Errorf("%s: VLAN %d used by %s and %s", dc, v.Tag, other, v.Vnet)
+	for _, vn := range v.vnets {
+		if other, dup := tags[vn.Tag]; dup {
+			return fmt.Errorf("%s: VLAN %d used by %s and %s", dc, vn.Tag, other, vn.Vnet)
 		}
-		tags[v.Tag] = v.Vnet
+		tags[vn.Tag] = vn.Vnet
 	}
-	if len(tags) != n || len(s.Applied.Subnets) != n {
-		return fmt.Errorf("%s: %d vnets and %d subnets, want %d of each", dc, len(tags), len(s.Applied.Subnets), n)
+	if len(tags) != n || len(v.subnets) != n {
+		return fmt.Errorf("%s: %d vnets and %d subnets, want %d of each", dc, len(tags), len(v.subnets), n)
 	}
 	var prefixes []netip.Prefix
-	for _, sub := range s.Applied.Subnets {
+	for _, sub := range v.subnets {
 		p, err := netip.ParsePrefix(sub.CIDR)
 		if err != nil {
 			return err
@@ -101,16 +113,9 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
 // deleteVnet removes a vnet and its subnets through the API, as an administrator would.
 func (e *simEnv) deleteVnet(t *testing.T, dc, vnet string) {
 	t.Helper()
-	ctx := context.Background()
-	r, err := dcrouter.New([]dcrouter.Config{{Name: dc, URL: e.servers[dc].URL, TokenID: testTokenID, TokenSecret: testTokenSecret, TLSFingerprint: e.servers[dc].Fingerprint}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.Client(dc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := network.Release(ctx, c, vnet, 0); err != nil {
+	ctx, cancel := apiContext()
+	defer cancel()
+	if err := network.Release(ctx, e.mustAPI(t, dc), vnet, 0); err != nil {
 		t.Fatalf("deleting %s in %s: %v", vnet, dc, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
@@ -12,10 +13,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
-	"github.com/moxxie/terraform-provider-moxxie/internal/pvesim"
+	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 )
 
-// expectVMIn checks, against the simulators themselves, that the VM of resource addr lives in
+// expectVMIn checks, through each cluster's API, that the VM of resource addr lives in
 // datacenter dc (found by its identity tag) and in no other datacenter.
 func (e *simEnv) expectVMIn(addr, dc string, want func(vm map[string]string) error) statecheck.StateCheck {
 	return simCheck{env: e, addr: addr, dc: dc, want: want}
@@ -29,49 +30,61 @@ type simCheck struct {
 }
 
 func (c simCheck) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	resp.Error = c.check(req)
+}
+
+func (c simCheck) check(req statecheck.CheckStateRequest) error {
 	attrs, err := resourceAttrs(req.State, c.addr)
 	if err != nil {
-		resp.Error = err
-		return
+		return err
 	}
 	id, _ := attrs["id"].(string)
 	tag := "moxxie-" + id
-	for name, srv := range c.env.servers {
-		var hits []int
-		for _, v := range srv.Cluster.VMs() {
-			for _, t := range v.Tags {
-				if t == tag {
-					hits = append(hits, v.VMID)
-				}
+	ctx, cancel := apiContext()
+	defer cancel()
+	for _, name := range c.env.names() {
+		if c.env.down[name] {
+			continue // stopped on purpose by the test
+		}
+		api, err := c.env.api(name)
+		if err != nil {
+			return err
+		}
+		vms, err := listVMs(ctx, api)
+		if err != nil {
+			return fmt.Errorf("%s: listing VMs: %w", name, err)
+		}
+		var hits []dcrouter.Resource
+		for _, v := range vms {
+			if slices.Contains(v.TagList(), tag) {
+				hits = append(hits, v)
 			}
 		}
 		switch {
 		case name == c.dc && len(hits) != 1:
-			resp.Error = fmt.Errorf("%s: want exactly one VM tagged %s in %s, found %v", c.addr, tag, name, hits)
-			return
+			return fmt.Errorf("%s: want exactly one VM tagged %s in %s, found %d", c.addr, tag, name, len(hits))
 		case name != c.dc && len(hits) != 0:
-			resp.Error = fmt.Errorf("%s: VM tagged %s must not exist in %s, found %v", c.addr, tag, name, hits)
-			return
+			return fmt.Errorf("%s: VM tagged %s must not exist in %s, found VMID %d", c.addr, tag, name, hits[0].VMID)
 		case name == c.dc:
 			n, err := attrs["vmid"].(json.Number).Int64()
 			if err != nil {
-				resp.Error = fmt.Errorf("%s: vmid: %w", c.addr, err)
-				return
+				return fmt.Errorf("%s: vmid: %w", c.addr, err)
 			}
-			vmid := int(n)
-			if hits[0] != vmid {
-				resp.Error = fmt.Errorf("%s: state vmid %d, simulator has the VM as %d", c.addr, vmid, hits[0])
-				return
+			if hits[0].VMID != int(n) {
+				return fmt.Errorf("%s: state vmid %d, the cluster has the VM as %d", c.addr, n, hits[0].VMID)
 			}
 			if c.want != nil {
-				v, _ := srv.Cluster.VM(vmid)
-				if err := c.want(effectiveConfig(v)); err != nil {
-					resp.Error = fmt.Errorf("%s in %s: %w", c.addr, name, err)
-					return
+				v, err := readVM(ctx, api, hits[0])
+				if err != nil {
+					return fmt.Errorf("%s in %s: %w", c.addr, name, err)
+				}
+				if err := c.want(v.Config); err != nil {
+					return fmt.Errorf("%s in %s: %w", c.addr, name, err)
 				}
 			}
 		}
 	}
+	return nil
 }
 
 func resourceAttrs(state *tfjson.State, addr string) (map[string]any, error) {
@@ -86,7 +99,7 @@ func resourceAttrs(state *tfjson.State, addr string) (map[string]any, error) {
 	return nil, fmt.Errorf("resource %s not in state", addr)
 }
 
-// configHas returns a check that the simulator's VM config holds each key with the value.
+// configHas returns a check that the VM's config holds each key with the value.
 func configHas(kv ...string) func(map[string]string) error {
 	return func(cfg map[string]string) error {
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -114,23 +127,6 @@ func tagsAre(want ...string) func(map[string]string) error {
 	}
 }
 
-// effectiveConfig is the config as PVE's GET .../config shows it: pending values applied.
-func effectiveConfig(v pvesim.VM) map[string]string {
-	cfg := map[string]string{}
-	for k, val := range v.Config {
-		cfg[k] = val
-	}
-	for k, val := range v.Pending {
-		if k != "delete" {
-			cfg[k] = val
-		}
-	}
-	for _, k := range strings.Split(v.Pending["delete"], ",") {
-		delete(cfg, k)
-	}
-	return cfg
-}
-
 // configMatches checks one config value against a regular expression.
 func configMatches(key, pattern string) func(map[string]string) error {
 	re := regexp.MustCompile(pattern)
@@ -142,7 +138,7 @@ func configMatches(key, pattern string) func(map[string]string) error {
 	}
 }
 
-// expectVMPending checks the simulator holds key pending with value for the VM, or, with key "",
+// expectVMPending checks the cluster holds key pending with value for the VM, or, with key "",
 // that nothing is pending.
 func (e *simEnv) expectVMPending(addr, dc, key, value string) statecheck.StateCheck {
 	return stateFunc(func(req statecheck.CheckStateRequest) error {
@@ -163,7 +159,7 @@ func (e *simEnv) expectVMPending(addr, dc, key, value string) statecheck.StateCh
 	})
 }
 
-// expectVMStatus checks the VM's power state in the simulator.
+// expectVMStatus checks the VM's power state in the cluster.
 func (e *simEnv) expectVMStatus(addr, dc, status string) statecheck.StateCheck {
 	return stateFunc(func(req statecheck.CheckStateRequest) error {
 		v, err := e.stateVM(req, addr, dc)
@@ -177,28 +173,56 @@ func (e *simEnv) expectVMStatus(addr, dc, status string) statecheck.StateCheck {
 	})
 }
 
-func (e *simEnv) stateVM(req statecheck.CheckStateRequest, addr, dc string) (pvesim.VM, error) {
+func (e *simEnv) stateVM(req statecheck.CheckStateRequest, addr, dc string) (vmState, error) {
 	attrs, err := resourceAttrs(req.State, addr)
 	if err != nil {
-		return pvesim.VM{}, err
+		return vmState{}, err
 	}
 	n, err := attrs["vmid"].(json.Number).Int64()
 	if err != nil {
-		return pvesim.VM{}, err
+		return vmState{}, err
 	}
-	v, ok := e.cluster(dc).VM(int(n))
+	ctx, cancel := apiContext()
+	defer cancel()
+	c, err := e.api(dc)
+	if err != nil {
+		return vmState{}, err
+	}
+	r, ok, err := findVM(ctx, c, int(n))
+	if err != nil {
+		return vmState{}, err
+	}
 	if !ok {
-		return pvesim.VM{}, fmt.Errorf("%s: VM %d not in %s", addr, n, dc)
+		return vmState{}, fmt.Errorf("%s: VM %d not in %s", addr, n, dc)
 	}
-	return v, nil
+	return readVM(ctx, c, r)
 }
 
-// expectExactlyVMs checks the datacenter holds n VMs: nothing orphaned, nothing doubled.
-func (e *simEnv) expectExactlyVMs(dc string, n int) resource.TestCheckFunc {
+// expectManagedVMs checks the datacenter holds n moxxie-tagged VMs: nothing orphaned, nothing
+// doubled.
+func (e *simEnv) expectManagedVMs(dc string, n int) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		if got := len(e.cluster(dc).VMs()); got != n {
-			return fmt.Errorf("%s holds %d VMs, want %d", dc, got, n)
+		got, err := e.managedVMs(dc)
+		if err != nil {
+			return err
+		}
+		if len(got) != n {
+			return fmt.Errorf("%s holds %d moxxie VMs, want %d", dc, len(got), n)
 		}
 		return nil
 	}
+}
+
+func (e *simEnv) managedVMs(dc string) ([]dcrouter.Resource, error) {
+	ctx, cancel := apiContext()
+	defer cancel()
+	c, err := e.api(dc)
+	if err != nil {
+		return nil, err
+	}
+	vms, err := listManagedVMs(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing VMs: %w", dc, err)
+	}
+	return vms, nil
 }

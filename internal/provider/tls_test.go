@@ -39,6 +39,7 @@ func sortedDCNames(m map[string]string) []string {
 // refused certificate never lets a request through to the API.
 func TestAccTLS_trustSettings(t *testing.T) {
 	env := newSimEnv(t, simDC{name: "DC1"})
+	env.requireSim("counts the requests that got through and needs the server's certificate")
 	srv := env.servers["DC1"]
 	otherSum := sha256.Sum256([]byte("a certificate the simulator does not have"))
 	wrong := hex.EncodeToString(otherSum[:]) // lower case without colons: still a valid pin
@@ -60,7 +61,7 @@ func TestAccTLS_trustSettings(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.Cluster.ResetRequests()
-			dc := fmt.Sprintf("      proxmox_url = %q\n      api_token = %q\n%s", srv.URL, testTokenID+"="+testTokenSecret, tc.tls)
+			dc := fmt.Sprintf("      proxmox_url = %q\n      api_token = %q\n%s", srv.URL, env.endpoints["DC1"].apiToken(), tc.tls)
 			config := providerHCL(map[string]string{"DC1": dc}) + "data \"moxxie_vms\" \"all\" {}\n"
 			step := resource.TestStep{Config: config, ExpectError: tc.wantErr}
 			if tc.wantErr == nil {
@@ -71,7 +72,7 @@ func TestAccTLS_trustSettings(t *testing.T) {
 					return nil
 				}
 			}
-			resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: env.factories(), Steps: []resource.TestStep{step}})
+			resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: env.factories(), CheckDestroy: env.checkDestroy, Steps: []resource.TestStep{step}})
 			if n := srv.Cluster.RequestTotal(); tc.wantErr != nil && n != 0 {
 				t.Fatalf("%d requests reached the API through a refused certificate", n)
 			}

@@ -35,6 +35,7 @@ resource "moxxie_vm" "db" {
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				Config: cfg(`{ slot = "scsi0", size_gb = 8 }, { slot = "scsi1", size_gb = 4, discard = true }`),
@@ -75,11 +76,8 @@ func TestAccVM_clonesTheTemplateOfItsOwnDatacenter(t *testing.T) {
 	env := newSimEnv(t)
 	// Same template name, different VMIDs per datacenter, as real sites have.
 	for dc, vmid := range map[string]int{"DC1": 9000, "DC2": 9100} {
-		if err := env.cluster(dc).AddVM("pve1", vmid, map[string]string{"name": "debian-12", "template": "1", "cores": "1", "memory": "1024",
-			"scsi0": fmt.Sprintf("local-lvm:base-%d-disk-0,size=4G", vmid), "ide2": fmt.Sprintf("local-lvm:vm-%d-cloudinit,media=cdrom", vmid),
-			"net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0"}, false); err != nil {
-			t.Fatal(err)
-		}
+		env.addVM(t, dc, "pve1", vmid, map[string]any{"name": "debian-12", "cores": 1, "memory": 1024,
+			"scsi0": "local-lvm:4", "ide2": "local-lvm:cloudinit", "net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0"}, true, false)
 	}
 	vm := func(name, dc, template string, full bool) string {
 		return fmt.Sprintf(`
@@ -99,6 +97,7 @@ resource "moxxie_vm" %q {
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				Config:      env.providerBlock(nil) + vm("web-1", "DC1", "ubuntu-24", true),
@@ -135,6 +134,7 @@ resource "moxxie_vm" "app" {
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{Config: cfg(1, false, true)},
 			{
@@ -172,13 +172,11 @@ resource "moxxie_vm" "app" {
 
 func TestAccVM_importOfAHandMadeVMOnlyAddsTheIdentityTag(t *testing.T) {
 	env := newSimEnv(t, simDC{name: "DC1"})
-	if err := env.cluster("DC1").AddVM("pve1", 150, map[string]string{
-		"name": "legacy", "cores": "2", "memory": "1024", "tags": "ops", "description": "made by hand",
-		"scsi0": "local-lvm:vm-150-disk-0,size=16G", "ide2": "local-lvm:vm-150-cloudinit,media=cdrom", "ciuser": "admin",
+	env.addVM(t, "DC1", "pve1", 150, map[string]any{
+		"name": "legacy", "cores": 2, "memory": 1024, "tags": "ops", "description": "made by hand",
+		"scsi0": "local-lvm:16", "ide2": "local-lvm:cloudinit", "ciuser": "admin",
 		"net0": "virtio=BC:24:11:12:34:56,bridge=vmbr0,tag=5",
-	}, true); err != nil {
-		t.Fatal(err)
-	}
+	}, false, true)
 	config := env.providerBlock(nil) + `
 resource "moxxie_vm" "legacy" {
   name        = "legacy"
@@ -195,6 +193,7 @@ resource "moxxie_vm" "legacy" {
 `
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				Config:             config,
@@ -231,15 +230,14 @@ resource "moxxie_vm" "legacy" {
 // but for the identity tag moxxie adds.
 func TestAccVM_generatedConfigPlansClean(t *testing.T) {
 	env := newSimEnv(t, simDC{name: "DC1"})
-	if err := env.cluster("DC1").AddVM("pve1", 160, map[string]string{
-		"name": "generated", "cores": "2", "memory": "2048", "tags": "ops;db",
-		"scsi0": "local-lvm:vm-160-disk-0,size=8G,discard=on", "ide2": "local-lvm:vm-160-cloudinit,media=cdrom", "ciuser": "admin",
+	env.addVM(t, "DC1", "pve1", 160, map[string]any{
+		"name": "generated", "cores": 2, "memory": 2048, "tags": "ops;db",
+		"scsi0": "local-lvm:8,discard=on", "ide2": "local-lvm:cloudinit", "ciuser": "admin",
 		"nameserver": "1.1.1.1", "net0": "virtio=BC:24:11:AB:CD:EF,bridge=vmbr0,tag=7",
-	}, true); err != nil {
-		t.Fatal(err)
-	}
+	}, false, true)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{{
 			Config:             env.providerBlock(nil),
 			ResourceName:       "moxxie_vm.generated",

@@ -11,28 +11,35 @@ import (
 )
 
 type vmModel struct {
-	ID          types.String   `tfsdk:"id"`
-	Name        types.String   `tfsdk:"name"`
-	Datacenter  types.String   `tfsdk:"datacenter"`
-	Node        types.String   `tfsdk:"node"`
-	Cores       types.Int64    `tfsdk:"cores"`
-	MemoryMB    types.Int64    `tfsdk:"memory_mb"`
-	Started     types.Bool     `tfsdk:"started"`
-	Tags        types.Set      `tfsdk:"tags"`
-	Description types.String   `tfsdk:"description"`
-	VMID        types.Int64    `tfsdk:"vmid"`
-	Status      types.String   `tfsdk:"status"`
-	PrimaryDC   types.String   `tfsdk:"primary_dc"`
-	CurrentDC   types.String   `tfsdk:"current_dc"`
-	NICs        types.List     `tfsdk:"network_interface"`
-	FailoverDC  types.String   `tfsdk:"failover_datacenter"`
-	Affinity    types.Object   `tfsdk:"affinity"`
-	Disks       types.List     `tfsdk:"disk"`
-	Clone       types.Object   `tfsdk:"clone"`
-	CloudInit   types.Object   `tfsdk:"cloud_init"`
-	Reboot      types.Bool     `tfsdk:"reboot_on_pending"`
-	IdentityTag types.String   `tfsdk:"identity_tag"`
-	Timeouts    timeouts.Value `tfsdk:"timeouts"`
+	ID          types.String `tfsdk:"id"`
+	Name        types.String `tfsdk:"name"`
+	Datacenter  types.String `tfsdk:"datacenter"`
+	Node        types.String `tfsdk:"node"`
+	Cores       types.Int64  `tfsdk:"cores"`
+	MemoryMB    types.Int64  `tfsdk:"memory_mb"`
+	Started     types.Bool   `tfsdk:"started"`
+	Tags        types.Set    `tfsdk:"tags"`
+	Description types.String `tfsdk:"description"`
+	VMID        types.Int64  `tfsdk:"vmid"`
+	Status      types.String `tfsdk:"status"`
+	PrimaryDC   types.String `tfsdk:"primary_dc"`
+	CurrentDC   types.String `tfsdk:"current_dc"`
+	NICs        types.List   `tfsdk:"network_interface"`
+	CurrentNICs types.List   `tfsdk:"current_network_interfaces"`
+	FailoverDC  types.String `tfsdk:"failover_datacenter"`
+	Affinity    types.Object `tfsdk:"affinity"`
+	Disks       types.List   `tfsdk:"disk"`
+	Clone       types.Object `tfsdk:"clone"`
+	CloudInit   types.Object `tfsdk:"cloud_init"`
+	Reboot      types.Bool   `tfsdk:"reboot_on_pending"`
+	IdentityTag types.String `tfsdk:"identity_tag"`
+	// protection and failover (vm_protection.go)
+	Protection    types.Object   `tfsdk:"protection"`
+	RecoveryPoint types.Object   `tfsdk:"recovery_point"`
+	FailoverState types.Object   `tfsdk:"failover_state"`
+	Failback      types.String   `tfsdk:"failback"`
+	FencedCopies  types.List     `tfsdk:"fenced_copies"`
+	Timeouts      timeouts.Value `tfsdk:"timeouts"`
 }
 
 // spec is what the configuration asks of the VM; defaultStorage is the datacenter's storage.
@@ -45,6 +52,7 @@ func (m vmModel) spec(ctx context.Context, defaultStorage string) (vm.Spec, diag
 		MemoryMB:        m.MemoryMB.ValueInt64(),
 		Started:         m.Started.ValueBool(),
 		Description:     m.Description.ValueString(),
+		Storage:         defaultStorage,
 	}
 	var diags diag.Diagnostics
 	if !m.Tags.IsNull() && !m.Tags.IsUnknown() {
@@ -93,6 +101,9 @@ func (m *vmModel) setObserved(ctx context.Context, v vm.VM, importing bool) diag
 		diags.Append(d...)
 		m.NICs = nics
 	}
+	cur, d := currentNICs(ctx, v.NICs)
+	diags.Append(d...)
+	m.CurrentNICs = cur
 	disks, d := disksObserved(ctx, v.Disks, m.Disks)
 	diags.Append(d...)
 	m.Disks = disks

@@ -37,13 +37,15 @@ func nicSchema() schema.ListNestedAttribute {
 	return schema.ListNestedAttribute{
 		MarkdownDescription: "Network interfaces, `net0` onwards. Each sits either on a `moxxie_network_allocation` " +
 			"(`allocation_id`: the VM joins its vnet, so Q-in-Q is invisible to the VM, and gets an address of its " +
-			"subnet through cloud-init) or on a plain `bridge` with an optional `vlan_id`.",
+			"subnet through cloud-init; a VM without a `cloud_init` block gets the cloud-init drive all the same, on `ide2` " +
+			"next to its first disk or on the datacenter's `storage`) or on a plain `bridge` with an optional `vlan_id`.",
 		Optional: true,
 		NestedObject: schema.NestedAttributeObject{
 			Attributes: map[string]schema.Attribute{
 				"allocation_id": schema.StringAttribute{
-					MarkdownDescription: "`id` of a `moxxie_network_allocation` in the VM's own datacenter.",
-					Optional:            true,
+					MarkdownDescription: "`id` of a `moxxie_network_allocation` in the VM's own datacenter, or `DATACENTER/VNET` " +
+						"(e.g. `DC1/mxv301`), the form an import writes for a NIC on a vnet of moxxie's zone, where `bridge` may name that same vnet.",
+					Optional: true,
 				},
 				"bridge": schema.StringAttribute{
 					MarkdownDescription: "Bridge to attach to when no `allocation_id` is given; with one, the allocation's vnet.",
@@ -54,6 +56,7 @@ func nicSchema() schema.ListNestedAttribute {
 				"vlan_id": schema.Int64Attribute{
 					MarkdownDescription: "VLAN tag on a plain `bridge`.",
 					Optional:            true,
+					CustomType:          wholeNumberFrom(1, 4094),
 					Validators:          []validator.Int64{int64validator.Between(1, 4094)},
 				},
 				"ip": schema.StringAttribute{
@@ -91,13 +94,13 @@ func validateNICs(ctx context.Context, cfg vmModel, resp *resource.ValidateConfi
 		hasAlloc := !n.AllocationID.IsNull()
 		hasBridge := !n.Bridge.IsNull()
 		switch {
-		case hasAlloc && hasBridge:
+		case hasAlloc && hasBridge && !sameVnet(n):
 			resp.Diagnostics.AddAttributeError(p.AtName("bridge"), "Conflicting attachment", "Set either allocation_id or bridge, not both: an allocation brings its own vnet.")
 		case !hasAlloc && !hasBridge:
 			resp.Diagnostics.AddAttributeError(p, "Missing attachment", "Each network_interface needs allocation_id or bridge.")
 		case hasAlloc && !n.VLANID.IsNull():
 			resp.Diagnostics.AddAttributeError(p.AtName("vlan_id"), "VLAN with an allocation", "vlan_id goes with bridge; an allocation's vnet carries its VLAN itself.")
-		case hasBridge && !n.IP.IsNull():
+		case hasBridge && !hasAlloc && !n.IP.IsNull():
 			resp.Diagnostics.AddAttributeError(p.AtName("ip"), "Address without an allocation", "moxxie manages addresses only on allocations; use allocation_id, or configure the guest's address yourself.")
 		}
 		if !n.IP.IsNull() && !n.IP.IsUnknown() {
@@ -113,9 +116,58 @@ func validateNICs(ctx context.Context, cfg vmModel, resp *resource.ValidateConfi
 	}
 }
 
+// sameVnet: an import writes an allocation NIC as allocation_id = "DC1/mxv301" with bridge =
+// "mxv301", the vnet that id names, which is no conflict.
+func sameVnet(n nicModel) bool {
+	if n.AllocationID.IsUnknown() || n.Bridge.IsUnknown() {
+		return true // decided once known
+	}
+	ref, err := network.ParseID(n.AllocationID.ValueString())
+	return err == nil && ref.Vnet != "" && ref.Vnet == n.Bridge.ValueString()
+}
+
+// importedAllocations gives the NICs of an imported VM that sit on a vnet of moxxie's zone their
+// allocation, as DATACENTER/VNET, so the configuration generated from the import is the
+// allocation form (and its address stays moxxie's to manage) rather than a bridge with an
+// address, which validation refuses.
+func (r *vmResource) importedAllocations(ctx context.Context, c *dcrouter.Client, dc string, nics types.List) (types.List, diag.Diagnostics) {
+	netw, err := r.data.networkOf(dc)
+	if err != nil || nics.IsNull() || nics.IsUnknown() {
+		return nics, nil // no network pools in this datacenter: no vnet is moxxie's
+	}
+	var models []nicModel
+	diags := nics.ElementsAs(ctx, &models, false)
+	changed := false
+	for i, n := range models {
+		ref, perr := network.ParseID(dc + "/" + n.Bridge.ValueString())
+		if perr != nil || !n.AllocationID.IsNull() || ref.Vnet == "" {
+			continue
+		}
+		a, found, gerr := network.Get(ctx, c, netw, ref)
+		if gerr != nil {
+			diags.AddWarning("Cannot read the datacenter's networks",
+				fmt.Sprintf("network_interface %d sits on %s, which may be a moxxie allocation; reading SDN in %s failed (%s), so the import shows it as a plain bridge.", i, n.Bridge.ValueString(), dc, gerr))
+			continue
+		}
+		if !found || a.Zone != network.Zone {
+			continue
+		}
+		models[i].AllocationID = types.StringValue(dc + "/" + a.Vnet)
+		changed = true
+	}
+	if !changed {
+		return nics, diags
+	}
+	list, d := types.ListValueFrom(ctx, nics.ElementType(ctx), models)
+	diags.Append(d...)
+	return list, diags
+}
+
 // planNICs enforces network isolation (an allocation must be of the VM's datacenter) and marks
-// what an attachment change will recompute.
-func planNICs(ctx context.Context, plan, state *vmModel, diags *diag.Diagnostics) {
+// what an attachment change will recompute. sameVnet tells whether an allocation id names the
+// vnet the NIC already sits on (nil: it never does), so that naming an imported NIC's allocation
+// by client and name, where state has DATACENTER/VNET, plans no new address.
+func planNICs(ctx context.Context, plan, state *vmModel, onVnet func(allocationID, vnet string) bool, diags *diag.Diagnostics) {
 	if plan.NICs.IsNull() || plan.NICs.IsUnknown() {
 		return
 	}
@@ -135,6 +187,15 @@ func planNICs(ctx context.Context, plan, state *vmModel, diags *diag.Diagnostics
 			}
 		}
 		changed := i >= len(old) || !old[i].AllocationID.Equal(n.AllocationID) || !old[i].Bridge.Equal(n.Bridge) && !n.Bridge.IsUnknown()
+		if changed && i < len(old) && onVnet != nil && !old[i].AllocationID.IsNull() && !n.AllocationID.IsNull() && !n.AllocationID.IsUnknown() &&
+			(n.Bridge.IsUnknown() || n.Bridge.Equal(old[i].Bridge)) && !old[i].Bridge.IsNull() && onVnet(n.AllocationID.ValueString(), old[i].Bridge.ValueString()) {
+			// Another name of the same allocation: the NIC stays where it is, with its address.
+			n.Bridge = old[i].Bridge
+			if n.IP.IsUnknown() {
+				n.IP = old[i].IP
+			}
+			continue
+		}
 		if !changed {
 			continue
 		}
@@ -168,40 +229,28 @@ func (r *vmResource) nicSpecs(ctx context.Context, c *dcrouter.Client, dc string
 			out = append(out, spec)
 			continue
 		}
-		ref, err := network.ParseID(n.AllocationID.ValueString())
-		if err != nil {
-			return nil, err
+		if c.DC() != dc {
+			return nil, fmt.Errorf("network_interface %d: client of %s used for %s", i, c.DC(), dc)
 		}
-		if ref.DC != dc {
-			return nil, fmt.Errorf("network_interface %d: allocation %s belongs to datacenter %s, not %s", i, n.AllocationID.ValueString(), ref.DC, dc)
-		}
-		netw, err := r.data.networkOf(dc)
-		if err != nil {
-			return nil, err
-		}
-		a, found, err := network.Get(ctx, c, netw, ref)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			return nil, fmt.Errorf("network_interface %d: allocation %s does not exist in datacenter %s", i, n.AllocationID.ValueString(), dc)
-		}
-		var want netip.Addr
-		if s := n.IP.ValueString(); !n.IP.IsUnknown() && s != "" {
-			want, _ = netip.ParseAddr(s)
-		}
-		exclude := 0
-		if cur != nil {
-			exclude = cur.VMID
-			if !want.IsValid() && i < len(cur.NICs) && cur.NICs[i].Bridge == a.Vnet && cur.NICs[i].IP.IsValid() {
-				want = cur.NICs[i].IP.Addr() // keep the address the VM has
-			}
-		}
-		ip, err := r.data.addrs.Assign(ctx, c, a, want, exclude)
+		t, err := r.data.nets().Resolve(ctx, c, n.AllocationID.ValueString())
 		if err != nil {
 			return nil, fmt.Errorf("network_interface %d: %w", i, err)
 		}
-		spec.Bridge, spec.IP, spec.Gateway = a.Vnet, ip, a.Gateway
+		if s := n.IP.ValueString(); !n.IP.IsUnknown() && s != "" {
+			t.Want, _ = netip.ParseAddr(s)
+		}
+		var have netip.Addr
+		exclude := 0
+		if cur != nil {
+			exclude = cur.VMID
+			if i < len(cur.NICs) && cur.NICs[i].Bridge == t.Bridge && cur.NICs[i].IP.IsValid() {
+				have = cur.NICs[i].IP.Addr() // keep the address the VM has, when it is usable here
+			}
+		}
+		if err := r.data.nets().Address(ctx, c, &t, have, exclude); err != nil {
+			return nil, fmt.Errorf("network_interface %d: %w", i, err)
+		}
+		spec.Bridge, spec.IP, spec.Gateway = t.Bridge, t.IP, t.Gateway
 		out = append(out, spec)
 	}
 	return out, nil
@@ -248,9 +297,61 @@ func nicObjectType() types.ObjectType {
 	return types.ObjectType{AttrTypes: map[string]attr.Type{
 		"allocation_id": types.StringType,
 		"bridge":        types.StringType,
-		"vlan_id":       types.Int64Type,
+		"vlan_id":       wholeNumberFrom(1, 4094), // as in the schema, so lists compare equal
 		"ip":            types.StringType,
 		"model":         types.StringType,
 		"mac":           types.StringType,
 	}}
+}
+
+var currentNICType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"bridge": types.StringType, "vlan_id": types.Int64Type, "ip": types.StringType,
+	"gateway": types.StringType, "mac": types.StringType, "model": types.StringType,
+}}
+
+// currentNICs renders the NICs as the VM has them, for current_network_interfaces.
+func currentNICs(ctx context.Context, nics []vm.NIC) (types.List, diag.Diagnostics) {
+	type row struct {
+		Bridge  types.String `tfsdk:"bridge"`
+		VLAN    types.Int64  `tfsdk:"vlan_id"`
+		IP      types.String `tfsdk:"ip"`
+		Gateway types.String `tfsdk:"gateway"`
+		MAC     types.String `tfsdk:"mac"`
+		Model   types.String `tfsdk:"model"`
+	}
+	out := make([]row, len(nics))
+	for i, n := range nics {
+		r := row{Bridge: types.StringValue(n.Bridge), VLAN: types.Int64Null(), IP: types.StringNull(), Gateway: types.StringNull(),
+			MAC: types.StringValue(n.MAC), Model: types.StringValue(n.Model)}
+		if n.VLAN > 0 {
+			r.VLAN = types.Int64Value(int64(n.VLAN))
+		}
+		if n.IP.IsValid() {
+			r.IP = types.StringValue(n.IP.String())
+		}
+		if n.Gateway.IsValid() {
+			r.Gateway = types.StringValue(n.Gateway.String())
+		}
+		out[i] = r
+	}
+	return types.ListValueFrom(ctx, currentNICType, out)
+}
+
+// sameNICsButNames reports whether the planned NICs are the state's in everything but the name
+// an allocation is referred to by (allocation_id), so that nothing about them will change.
+func sameNICsButNames(ctx context.Context, plan, state vmModel) bool {
+	if plan.NICs.IsUnknown() || plan.NICs.IsNull() != state.NICs.IsNull() {
+		return false
+	}
+	var a, b []nicModel
+	if plan.NICs.ElementsAs(ctx, &a, false).HasError() || state.NICs.ElementsAs(ctx, &b, false).HasError() || len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].Bridge.Equal(b[i].Bridge) || !a[i].VLANID.Equal(b[i].VLANID) || !a[i].IP.Equal(b[i].IP) ||
+			!a[i].Model.Equal(b[i].Model) || !a[i].MAC.Equal(b[i].MAC) {
+			return false
+		}
+	}
+	return true
 }

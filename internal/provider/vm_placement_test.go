@@ -27,6 +27,7 @@ resource "moxxie_vm" "fleet" {
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				Config: env.providerBlock(limits) + `
@@ -74,6 +75,7 @@ resource "moxxie_vm" "db" {
 `
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{Config: env.providerBlock(nil) + db},
 			{
@@ -135,9 +137,9 @@ func TestPlacement_preferSameDCWarns(t *testing.T) {
 	t.Setenv("TF_ACC", "1")
 	env := newSimEnv(t)
 	data := env.providerData(t)
-	if err := env.cluster("DC2").AddVM("pve1", 300, map[string]string{"name": "db-1", "tags": "moxxie-00000000000000aa"}, true); err != nil {
-		t.Fatal(err)
-	}
+	env.checkDestroyAtEnd(t)
+	// Tagged as moxxie's own, so that placement counts it; addVM removes it when the test ends.
+	env.addVM(t, "DC2", "pve1", 300, map[string]any{"name": "db-1", "tags": "moxxie-00000000000000aa"}, false, true)
 	r := &vmResource{data: data}
 	me := placement.Planned{Name: "web-1", DC: "DC1", Affinity: placement.Affinity{PreferSameDC: []string{"db-1"}}}
 	var diags diag.Diagnostics
@@ -154,5 +156,25 @@ func TestPlacement_preferSameDCWarns(t *testing.T) {
 	r.checkAffinity(context.Background(), me, &diags)
 	if len(diags) != 0 {
 		t.Fatalf("placing next to db-1 must be silent, got %v", diags)
+	}
+}
+
+// A rule naming a VM that exists nowhere and is not planned warns, once per name.
+func TestPlacement_affinityOnAnUnknownVMWarns(t *testing.T) {
+	t.Setenv("TF_ACC", "1")
+	env := newSimEnv(t)
+	env.requireSim("plants a VM in the simulator")
+	if err := env.cluster("DC2").AddVM("pve1", 300, map[string]string{"name": "db-1", "tags": "moxxie-00000000000000aa"}, true); err != nil {
+		t.Fatal(err)
+	}
+	r := &vmResource{data: env.providerData(t)}
+	me := placement.Planned{Name: "web-1", DC: "DC2", Affinity: placement.Affinity{PreferSameDC: []string{"db-1"}, RequireDifferentDC: []string{"dbb-1"}}}
+	var diags diag.Diagnostics
+	r.checkAffinity(context.Background(), me, &diags)
+	if diags.HasError() || diags.WarningsCount() != 1 {
+		t.Fatalf("want exactly one warning, got %v", diags)
+	}
+	if w := diags.Warnings()[0]; w.Summary() != "Affinity rule names nothing" || !strings.Contains(w.Detail(), `require_different_dc names "dbb-1", which no datacenter holds`) {
+		t.Fatalf("warning = %q: %q", w.Summary(), w.Detail())
 	}
 }

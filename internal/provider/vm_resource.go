@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,11 +27,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/inventory"
 	"github.com/moxxie/terraform-provider-moxxie/internal/migration"
+	"github.com/moxxie/terraform-provider-moxxie/internal/network"
 	"github.com/moxxie/terraform-provider-moxxie/internal/vm"
 )
 
@@ -84,16 +89,18 @@ func vmAttributes() map[string]schema.Attribute {
 			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 		},
 		"node": schema.StringAttribute{
-			MarkdownDescription: "Cluster node to run on. Defaults to the online node with the most free memory.",
-			Optional:            true,
-			Computed:            true,
-			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			MarkdownDescription: "Cluster node to run on, checked at plan time (it must exist, be online and take the VM under the datacenter's `placement`). " +
+				"Left out, moxxie packs the VMs of a run onto the nodes by best fit, largest first (a clone goes on its template's node); see the placement guide.",
+			Optional:      true,
+			Computed:      true,
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 		},
 		"cores": schema.Int64Attribute{
 			MarkdownDescription: "vCPU cores. Defaults to 1.",
 			Optional:            true,
 			Computed:            true,
 			Default:             int64default.StaticInt64(1),
+			CustomType:          wholeNumberFrom(1, 1024),
 			Validators:          []validator.Int64{int64validator.Between(1, 1024)},
 		},
 		"memory_mb": schema.Int64Attribute{
@@ -101,6 +108,7 @@ func vmAttributes() map[string]schema.Attribute {
 			Optional:            true,
 			Computed:            true,
 			Default:             int64default.StaticInt64(512),
+			CustomType:          wholeNumberFrom(16, math.MaxInt64),
 			Validators:          []validator.Int64{int64validator.AtLeast(16)},
 		},
 		"started": schema.BoolAttribute{
@@ -142,6 +150,20 @@ func vmAttributes() map[string]schema.Attribute {
 			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 		},
 		"network_interface": nicSchema(),
+		"current_network_interfaces": schema.ListNestedAttribute{
+			MarkdownDescription: "The VM's network interfaces as PVE has them now, wherever the VM is: after a " +
+				"`moxxie_dc_migration` they show the target's bridge or vnet, VLAN, address and MAC, while `network_interface` " +
+				"keeps describing the configured (home) networks, which the migration's `network_mapping` replaced.",
+			Computed: true,
+			NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+				"bridge":  schema.StringAttribute{Computed: true, MarkdownDescription: "Bridge or vnet."},
+				"vlan_id": schema.Int64Attribute{Computed: true, MarkdownDescription: "VLAN tag on the bridge; null on a vnet or untagged."},
+				"ip":      schema.StringAttribute{Computed: true, MarkdownDescription: "Cloud-init address with its prefix length (`172.17.0.2/24`); null without one."},
+				"gateway": schema.StringAttribute{Computed: true, MarkdownDescription: "Cloud-init gateway; null without one."},
+				"mac":     schema.StringAttribute{Computed: true, MarkdownDescription: "MAC address."},
+				"model":   schema.StringAttribute{Computed: true, MarkdownDescription: "NIC model."},
+			}},
+		},
 		"identity_tag": schema.StringAttribute{
 			MarkdownDescription: "The PVE tag that carries `id`. An imported VM gets it at the next apply, the only change such a plan shows.",
 			Computed:            true,
@@ -158,6 +180,9 @@ func vmAttributes() map[string]schema.Attribute {
 		},
 	}
 	for k, v := range storageSchemas() {
+		attrs[k] = v
+	}
+	for k, v := range protectionSchemas() {
 		attrs[k] = v
 	}
 	return attrs
@@ -223,17 +248,28 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 				fmt.Sprintf("The VM runs on node %q. moxxie does not migrate VMs between nodes of a cluster; set node = %q or leave node out.", state.Node.ValueString(), state.Node.ValueString()))
 		}
 	}
-	planNICs(ctx, &plan, prior, &resp.Diagnostics)
+	planNICs(ctx, &plan, prior, r.onVnet(ctx, plan.Datacenter.ValueString()), &resp.Diagnostics)
+	if prior != nil && plan.Datacenter.Equal(prior.Datacenter) && sameNICsButNames(ctx, plan, *prior) {
+		// Only an allocation's name changed (e.g. after an import): the NICs stay as they are.
+		plan.CurrentNICs = prior.CurrentNICs
+	}
 	planDisks(ctx, &plan, prior, &resp.Diagnostics)
 	plan.IdentityTag = types.StringUnknown()
 	if prior != nil && prior.ID.ValueString() != "" {
 		plan.IdentityTag = types.StringValue(vm.IdentityTag(prior.ID.ValueString()))
 	}
 	if prior != nil && !plan.Reboot.ValueBool() {
-		if keys, _ := req.Private.GetKey(ctx, privatePending); len(keys) > 0 && string(keys) != "[]" {
+		raw, _ := req.Private.GetKey(ctx, privatePending)
+		if keys := pendingKeys(raw); len(keys) > 0 {
 			resp.Diagnostics.AddWarning("Changes wait for a reboot",
-				fmt.Sprintf("VM %q runs with settings that PVE applies only at its next reboot (%s), so the plan keeps showing them. Reboot the VM, or set reboot_on_pending = true to let moxxie do it.", plan.Name.ValueString(), string(keys)))
+				fmt.Sprintf("VM %q runs with settings that PVE applies only at its next reboot (%s), so the plan keeps showing them. Reboot the VM, or set reboot_on_pending = true to let moxxie do it.", plan.Name.ValueString(), strings.Join(keys, ", ")))
 		}
+	}
+	if !plan.Datacenter.IsUnknown() && !resp.Diagnostics.HasError() {
+		r.planProtection(ctx, &plan, prior, &resp.Diagnostics)
+	}
+	if r.data != nil && prior != nil && !plan.Datacenter.IsUnknown() && plan.Datacenter.ValueString() != prior.Datacenter.ValueString() && !resp.Diagnostics.HasError() {
+		r.checkMove(ctx, plan, *prior, &resp.Diagnostics)
 	}
 	if r.data != nil && !plan.Datacenter.IsUnknown() && !resp.Diagnostics.HasError() {
 		r.checkTemplate(ctx, plan, prior, &resp.Diagnostics)
@@ -259,6 +295,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	}
 	spec, diags := plan.spec(ctx, r.data.dcs[dc].Storage)
 	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(withPassword(ctx, req.Config, spec.CloudInit)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -272,7 +309,16 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		resp.Diagnostics.AddAttributeError(path.Root("network_interface"), "Cannot attach network", err.Error())
 		return
 	}
+	avoid, prefer, err := r.steerNode(ctx, c, plan)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("affinity"), "Cannot place VM", err.Error())
+		return
+	}
 	id := vm.NewID()
+	if spec.Node, err = r.chooseNode(ctx, c, plan, id, avoid, prefer); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("node"), "Cannot place VM", err.Error())
+		return
+	}
 	v, err := r.data.vms.Create(ctx, c, id, spec)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot create VM", fmt.Sprintf("Creating VM %q in datacenter %s: %s", spec.Name, dc, err))
@@ -288,10 +334,17 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		}
 		return
 	}
-	r.data.snaps.Forget(dc)
+	// No snaps.Forget here: the plan checks still to run in this walk count the new VM from their
+	// ledger, so the listing they share need not be read again after every create. Updates and
+	// deletes change what the listing says about a VM the ledger holds as existing: they forget.
 	plan.ID = types.StringValue(id)
 	plan.PrimaryDC = types.StringValue(dc)
 	resp.Diagnostics.Append(plan.setObserved(ctx, v, false)...)
+	r.syncNodeRules(ctx, c, plan, false, v.VMID, &resp.Diagnostics)
+	if !plan.Protection.IsNull() {
+		r.syncJob(ctx, plan, "", dc, v.VMID, &resp.Diagnostics)
+	}
+	r.finishProtection(ctx, &plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -306,6 +359,7 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	if errors.As(err, &down) {
 		resp.Diagnostics.AddWarning("Datacenter unreachable",
 			fmt.Sprintf("VM %q keeps its last known state: %s. Plans for other datacenters go on; an apply that must change this VM fails until the datacenter is back.", state.Name.ValueString(), err))
+		unreachableHint(ctx, state, r.data.failed, &resp.Diagnostics)
 		return
 	}
 	if err != nil {
@@ -316,9 +370,33 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 		resp.State.RemoveResource(ctx)
 		return
 	}
+	if v.Lock == "migrate" || v.Move != "" {
+		// Half-way through a cross-datacenter move (its task runs, or an interrupted move waits
+		// for the next apply): the VM is neither here nor there yet, so keep what state knows
+		// rather than plan changes against a VM that the move is about to change.
+		resp.Diagnostics.AddWarning("VM is being moved",
+			fmt.Sprintf("VM %q (%s, VMID %d) is in the middle of a move between datacenters; its state is kept as it was until the move is finished (by its running task, or by the next apply of the migration or datacenter change).", state.Name.ValueString(), v.DC, v.VMID))
+		return
+	}
+	r.readProtection(ctx, &state, v, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if id := state.ID.ValueString(); id != "" {
+		if _, split := r.data.copies(ctx, id); split != nil {
+			splitDiags(&resp.Diagnostics, split)
+			if resp.Diagnostics.HasError() {
+				return
+			}
+		}
+	}
 	importing := state.ID.ValueString() == ""
-	pending, _ := json.Marshal(v.Pending)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privatePending, pending)...)
+	if !importing && v.ID == "" && !state.IdentityTag.IsNull() {
+		resp.Diagnostics.AddWarning("Identity tag missing",
+			fmt.Sprintf("VM %q (VMID %d in datacenter %s) no longer carries its tag %s; moxxie found it by its VMID and name and tags it again at the next apply. Leave moxxie-* tags to moxxie: they are how it finds a VM wherever it runs.",
+				state.Name.ValueString(), v.VMID, v.DC, vm.IdentityTag(state.ID.ValueString())))
+	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privatePending, pendingValue(v.Pending))...)
 	if importing {
 		// Imported: adopt the identity the VM already carries, else give it one, which the next
 		// apply writes as a tag.
@@ -335,6 +413,13 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 		state.Datacenter = types.StringValue(v.DC)
 	}
 	resp.Diagnostics.Append(state.setObserved(ctx, v, importing)...)
+	if importing {
+		if c, err := r.data.client(v.DC); err == nil {
+			var d diag.Diagnostics
+			state.NICs, d = r.importedAllocations(ctx, c, v.DC, state.NICs)
+			resp.Diagnostics.Append(d...)
+		}
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -360,11 +445,32 @@ func (r *vmResource) locate(ctx context.Context, state vmModel) (cur, eff vm.VM,
 		// Imported and not tagged yet: the VMID is all there is.
 		loc, found, err = vm.LocateVMID(ctx, c, int(state.VMID.ValueInt64()))
 	}
+	byVMID := false
 	if err == nil && !found && state.VMID.ValueInt64() > 0 {
 		// PVE shows a VM's tags only once its create task ends: a create cut short by a timeout
-		// leaves a VM still being made, known only by its VMID.
-		loc, found, err = vm.LocateVMID(ctx, c, int(state.VMID.ValueInt64()))
-		found = found && (loc.Lock == "create" || loc.Lock == "clone")
+		// or a lost answer leaves a VM still being made, known only by its VMID. Wait for the
+		// create to end, then judge the VM by what it carries: the VMID may also be another
+		// writer's, whose create took it while ours never reached PVE. A VM whose identity tag
+		// someone removed by hand is known by its VMID too; it is ours if it still has our name
+		// and no other identity (checked once it is read), and the next apply tags it again.
+		vmid := int(state.VMID.ValueInt64())
+		loc, found, err = vm.LocateVMID(ctx, c, vmid)
+		if err == nil && found && (loc.Lock == "create" || loc.Lock == "clone") {
+			// Bounded like a create: a create task that died leaves its lock for good.
+			wctx, cancel := context.WithTimeout(ctx, defaultVMTimeout)
+			err = vm.WaitCreated(wctx, c, loc)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				err = fmt.Errorf("VM %d on node %s of datacenter %s, which a failed create of this resource may have made, is still locked by its %s after %s; "+
+					"if no %s task runs for it any more, release the lock on that node with `qm unlock %d` and apply again: %w",
+					vmid, loc.Node, c.DC(), loc.Lock, defaultVMTimeout, loc.Lock, vmid, err)
+			}
+			if err == nil {
+				c.ForgetResources()
+				loc, found, err = vm.LocateVMID(ctx, c, vmid)
+			}
+		}
+		byVMID = found
 	}
 	if err != nil || !found {
 		return cur, eff, false, err
@@ -372,6 +478,9 @@ func (r *vmResource) locate(ctx context.Context, state vmModel) (cur, eff vm.VM,
 	cur, eff, err = vm.Observe(ctx, c, loc.Node, loc.VMID, loc.Status)
 	if dcrouter.IsNotFound(err) {
 		return cur, eff, false, nil
+	}
+	if err == nil && byVMID && cur.ID != state.ID.ValueString() && (cur.ID != "" || cur.Name != state.Name.ValueString()) {
+		return cur, eff, false, nil // the VMID now holds another VM
 	}
 	return cur, eff, err == nil, err
 }
@@ -386,9 +495,26 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	ctx, cancel, diags := withTimeout(ctx, plan.Timeouts.Update, defaultVMTimeout)
 	resp.Diagnostics.Append(diags...)
 	defer cancel()
+	fromDC := state.CurrentDC.ValueString()
+	if !r.failoverStep(ctx, plan, &state, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		return
+	}
 	if to := plan.Datacenter.ValueString(); to != state.Datacenter.ValueString() {
-		if err := r.moveTo(ctx, state.ID.ValueString(), to, plan); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("datacenter"), "Cannot move VM", fmt.Sprintf("Moving VM %q to %s: %s", plan.Name.ValueString(), to, err))
+		res, err := r.moveTo(ctx, state.ID.ValueString(), plan.Name.ValueString(), to, plan)
+		for _, w := range res.Warnings {
+			resp.Diagnostics.AddWarning("Migration target not verified", w)
+		}
+		if err != nil {
+			if !splitDiags(&resp.Diagnostics, err) || !resp.Diagnostics.HasError() {
+				preflightDiags(&resp.Diagnostics, "Cannot move VM", err, vmMoveFields)
+			}
+			// Keep the prior state: datacenter still names where the move began, so the next plan
+			// shows the change again and its apply finishes the move from where the VM is now.
+			if res.TargetVMID > 0 && res.CompletedAt.IsZero() {
+				state.CurrentDC = types.StringValue(to)
+			}
+			resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 			return
 		}
 		state.CurrentDC = types.StringValue(to)
@@ -405,6 +531,9 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	}
 	spec, diags := plan.spec(ctx, r.data.dcs[cur.DC].Storage)
 	resp.Diagnostics.Append(diags...)
+	if !passwordVersion(ctx, plan).Equal(passwordVersion(ctx, state)) || state.CloudInit.IsNull() {
+		resp.Diagnostics.Append(withPassword(ctx, req.Config, spec.CloudInit)...)
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -434,6 +563,14 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	plan.ID = state.ID
 	plan.PrimaryDC = state.PrimaryDC
 	resp.Diagnostics.Append(plan.setObserved(ctx, v, false)...)
+	r.syncNodeRules(ctx, c, plan, state.hasNodeRules(ctx) || fromDC != cur.DC, v.VMID, &resp.Diagnostics)
+	if !plan.Protection.IsNull() || !state.Protection.IsNull() {
+		r.syncJob(ctx, plan, fromDC, v.DC, v.VMID, &resp.Diagnostics)
+	}
+	if partlyUnknown(plan.FailoverState) {
+		plan.FailoverState = state.FailoverState
+	}
+	r.finishProtection(ctx, &plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -454,14 +591,36 @@ func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, res
 	if !found {
 		return
 	}
-	c, err := r.data.client(cur.DC)
-	if err == nil {
-		err = vm.Delete(ctx, c, cur.Node, cur.VMID)
-		r.data.snaps.Forget(cur.DC)
+	targets := []vm.Location{{Node: cur.Node, VMID: cur.VMID}}
+	dcs := []string{cur.DC}
+	if id := state.ID.ValueString(); id != "" {
+		if f, split := r.data.copies(ctx, id); split != nil {
+			if split.BothRun() {
+				resp.Diagnostics.AddError("Cannot delete VM", split.Error()+". More than one of them runs, so moxxie cannot tell which is the VM to destroy; delete the copies you do not want in PVE (or remove their identity tag), then destroy again.")
+				return
+			}
+			// One identity, several copies (a restored copy, a source whose delete failed):
+			// destroying the VM removes every one, so no copy is left behind unmanaged.
+			targets, dcs = nil, nil
+			for _, c := range f.Copies {
+				targets, dcs = append(targets, vm.Location{Node: c.Node, VMID: c.VMID}), append(dcs, c.DC)
+			}
+		}
 	}
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot delete VM", fmt.Sprintf("Deleting VM %d in datacenter %s: %s", cur.VMID, cur.DC, err))
+	for i, loc := range targets {
+		c, err := r.data.client(dcs[i])
+		if err == nil {
+			err = r.data.vms.DropNodeRules(ctx, c, loc.VMID)
+		}
+		if err == nil {
+			err = vm.Delete(ctx, c, loc.Node, loc.VMID)
+			r.data.snaps.Forget(dcs[i])
+		}
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot delete VM", fmt.Sprintf("Deleting VM %d in datacenter %s: %s", loc.VMID, dcs[i], err))
+		}
 	}
+	r.deleteProtection(ctx, state, cur.DC, &resp.Diagnostics)
 }
 
 // ImportState takes "DC/VMID", e.g. "DC1/105".
@@ -497,6 +656,32 @@ func parseVMImportID(id string) (string, int, error) {
 // privatePending holds, between refresh and plan, the config keys PVE keeps pending until a reboot.
 const privatePending = "pending_keys"
 
+// pendingValue is what refresh stores under privatePending: nil (the key removed) when nothing is
+// pending, so a plan never reads an empty list, or JSON null, as something pending.
+func pendingValue(keys []string) []byte {
+	if len(keys) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(keys)
+	return b
+}
+
+// pendingKeys reads privatePending back; anything unreadable counts as nothing pending, since the
+// warning is only a hint and the next refresh rewrites the value.
+func pendingKeys(raw []byte) []string {
+	var keys []string
+	if len(raw) == 0 || json.Unmarshal(raw, &keys) != nil {
+		return nil
+	}
+	out := keys[:0]
+	for _, k := range keys {
+		if k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // checkTemplate makes a clone's template a plan-time question: each datacenter has its own.
 func (r *vmResource) checkTemplate(ctx context.Context, plan vmModel, prior *vmModel, diags *diag.Diagnostics) {
 	if prior != nil {
@@ -526,7 +711,7 @@ func (r *vmResource) resolveClone(ctx context.Context, plan vmModel, c *dcrouter
 	if cm == nil {
 		return nil, nil
 	}
-	snap, err := inventory.Take(ctx, c)
+	snap, err := inventory.TakeResources(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -537,23 +722,128 @@ func (r *vmResource) resolveClone(ctx context.Context, plan vmModel, c *dcrouter
 	return &vm.Clone{TemplateVMID: t.VMID, TemplateNode: t.Node, Full: cm.Full.IsNull() || cm.Full.ValueBool()}, nil
 }
 
-// moveTo is a change of datacenter: an offline migration whose NICs go where the new
-// configuration puts them, never a destroy and re-create.
-func (r *vmResource) moveTo(ctx context.Context, id, target string, plan vmModel) error {
+// vmMoveFields puts a datacenter change's refusals on the VM's attributes.
+var vmMoveFields = map[migration.Field]path.Path{
+	migration.FieldVM:      path.Root("datacenter"),
+	migration.FieldTarget:  path.Root("datacenter"),
+	migration.FieldStorage: path.Root("datacenter"),
+	migration.FieldNetwork: path.Root("network_interface"),
+}
+
+// moveTo is a change of datacenter: an offline move by the move engine whose NICs go where the
+// new configuration puts them, never a destroy and re-create. An interrupted move is finished by
+// the next call, from wherever the VM is.
+func (r *vmResource) moveTo(ctx context.Context, id, name, target string, plan vmModel) (migration.Result, error) {
+	cfg, known := configNICs(ctx, plan)
+	if !known {
+		return migration.Result{}, fmt.Errorf("network_interface is not known")
+	}
+	eng, err := r.data.engine(nil)
+	if err != nil {
+		return migration.Result{}, err
+	}
+	res, err := eng.Move(ctx, migration.Request{ID: id, Name: name, Target: target, NICs: migration.Configured{Nets: r.data.nets(), NICs: cfg}})
+	r.data.forgetAll(r.data.dcs.Names()...)
+	return res, err
+}
+
+// configNICs is network_interface as the move engine takes it; known is false while an
+// allocation id is still unknown (created in the same run).
+func configNICs(ctx context.Context, plan vmModel) ([]migration.ConfigNIC, bool) {
+	if plan.NICs.IsUnknown() {
+		return nil, false
+	}
 	nics, diags := plan.nics(ctx)
 	if diags.HasError() {
-		return fmt.Errorf("reading network_interface")
+		return nil, false
 	}
-	_, _, err := r.data.move(ctx, id, target, moveOptions{nics: func(ctx context.Context, _, dst *dcrouter.Client, _ vm.VM) ([]migration.NICTarget, error) {
-		specs, err := r.nicSpecs(ctx, dst, target, nics, nil)
+	cfg := make([]migration.ConfigNIC, len(nics))
+	for i, n := range nics {
+		if n.AllocationID.IsUnknown() || n.AllocationID.IsNull() && n.Bridge.IsUnknown() {
+			return nil, false
+		}
+		if !n.AllocationID.IsNull() {
+			cfg[i].AllocationID = n.AllocationID.ValueString()
+		} else {
+			cfg[i].Bridge, cfg[i].VLAN = n.Bridge.ValueString(), int(n.VLANID.ValueInt64())
+		}
+		if s := n.IP.ValueString(); !n.IP.IsUnknown() && s != "" {
+			cfg[i].IP, _ = netip.ParseAddr(s)
+		}
+	}
+	return cfg, true
+}
+
+// checkMove runs the move's preflight for a datacenter change at plan time, so what PVE would
+// refuse is an error on the attribute before anything is touched.
+func (r *vmResource) checkMove(ctx context.Context, plan, prior vmModel, diags *diag.Diagnostics) {
+	cfg, known := configNICs(ctx, plan)
+	if !known || prior.ID.ValueString() == "" {
+		return
+	}
+	eng, err := r.data.engine(nil)
+	if err != nil {
+		return
+	}
+	_, err = eng.Check(ctx, migration.Request{ID: prior.ID.ValueString(), Name: plan.Name.ValueString(), Target: plan.Datacenter.ValueString(),
+		NICs: migration.Configured{Nets: r.data.nets(), NICs: cfg}})
+	switch {
+	case err == nil:
+	case migration.IsPreflight(err):
+		preflightDiags(diags, "VM cannot be moved", err, vmMoveFields)
+	case splitDiags(diags, err):
+	default:
+		diags.AddWarning("Move not checked", err.Error())
+	}
+}
+
+// withPassword adds the write-only cloud-init password, which only the configuration holds (plan
+// and state carry null), to ci.
+func withPassword(ctx context.Context, cfg tfsdk.Config, ci *vm.CloudInit) diag.Diagnostics {
+	if ci == nil {
+		return nil
+	}
+	var pw types.String
+	diags := cfg.GetAttribute(ctx, path.Root("cloud_init").AtName("password_wo"), &pw)
+	ci.Password = pw.ValueString()
+	return diags
+}
+
+// passwordVersion is cloud_init.password_wo_version, or null, of a plan or state.
+func passwordVersion(ctx context.Context, m vmModel) types.Int64 {
+	if m.CloudInit.IsNull() || m.CloudInit.IsUnknown() {
+		return types.Int64Null()
+	}
+	var cm cloudInitModel
+	if m.CloudInit.As(ctx, &cm, basetypes.ObjectAsOptions{}).HasError() {
+		return types.Int64Null()
+	}
+	return cm.PasswordWOVersion
+}
+
+// onVnet answers planNICs' question with one read of the datacenter's SDN per question; nil when
+// the datacenter has no network pools (or the provider is not configured yet).
+func (r *vmResource) onVnet(ctx context.Context, dc string) func(allocationID, vnet string) bool {
+	if r.data == nil {
+		return nil
+	}
+	netw, err := r.data.networkOf(dc)
+	if err != nil {
+		return nil
+	}
+	return func(allocationID, vnet string) bool {
+		ref, err := network.ParseID(allocationID)
+		if err != nil || ref.DC != dc {
+			return false
+		}
+		if ref.Vnet != "" {
+			return ref.Vnet == vnet
+		}
+		c, err := r.data.client(dc)
 		if err != nil {
-			return nil, err
+			return false
 		}
-		out := make([]migration.NICTarget, len(specs))
-		for i, n := range specs {
-			out[i] = migration.NICTarget{Bridge: n.Bridge, VLAN: n.VLAN, IP: n.IP, Gateway: n.Gateway}
-		}
-		return out, nil
-	}})
-	return err
+		a, found, err := network.Get(ctx, c, netw, ref)
+		return err == nil && found && a.Vnet == vnet
+	}
 }

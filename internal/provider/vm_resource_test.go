@@ -39,6 +39,7 @@ resource "moxxie_vm" "db" {
 	web := "moxxie_vm.web"
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				Config: cfg(2, 2048, `"web", "prod"`, "frontend"),
@@ -97,6 +98,7 @@ resource "moxxie_vm" "app" {
 	var vmid int
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				Config: config,
@@ -109,9 +111,8 @@ resource "moxxie_vm" "app" {
 			{
 				// Someone changes cores and stops the VM behind Terraform's back: plan restores both.
 				PreConfig: func() {
-					if err := env.cluster("DC1").UpdateVM(vmid, map[string]string{"cores": "8"}); err != nil {
-						t.Fatal(err)
-					}
+					env.stopVM(t, "DC1", vmid)
+					env.updateVM(t, "DC1", vmid, map[string]any{"cores": 8})
 				},
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
@@ -124,8 +125,8 @@ resource "moxxie_vm" "app" {
 			{
 				// Deleted outside Terraform: removed from state on refresh, planned for re-creation.
 				PreConfig: func() {
-					if !env.cluster("DC1").RemoveVM(vmid) {
-						t.Fatalf("VM %d was not in the simulator", vmid)
+					if err := env.removeVM("DC1", vmid); err != nil {
+						t.Fatal(err)
 					}
 				},
 				Config: config,
@@ -144,6 +145,7 @@ resource "moxxie_vm" "app" {
 // nothing is removed, and the plan is empty once it is back.
 func TestAccVM_datacenterOutageKeepsState(t *testing.T) {
 	env := newSimEnv(t)
+	env.requireSim("stops and restarts a datacenter's server")
 	config := env.providerBlock(networks) + `
 resource "moxxie_network_allocation" "a" {
   datacenter = "DC1"
@@ -167,11 +169,12 @@ resource "moxxie_vm" "c" {
 `
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{Config: config},
 			{
 				// DC1 is down: DC2 work is planned and applied, DC1's resources stay as they were.
-				PreConfig: func() { _ = env.servers["DC1"].Close() },
+				PreConfig: func() { env.closeServer("DC1") },
 				Config:    withMore,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
@@ -184,7 +187,7 @@ resource "moxxie_vm" "c" {
 			},
 			{
 				PreConfig: func() {
-					if err := env.servers["DC1"].Restart(); err != nil {
+					if err := env.restartServer("DC1"); err != nil {
 						t.Fatal(err)
 					}
 				},
@@ -210,6 +213,7 @@ resource "moxxie_vm" "fleet" {
 `
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				Config: config,
@@ -223,10 +227,7 @@ resource "moxxie_vm" "fleet" {
 						}
 						seen[vmid] = addr
 					}
-					if n := len(env.cluster("DC1").VMs()); n != 10 {
-						return fmt.Errorf("simulator holds %d VMs, want 10", n)
-					}
-					return nil
+					return env.expectManagedVMs("DC1", 10)(s)
 				},
 			},
 		},
@@ -237,6 +238,7 @@ func TestAccVM_planTimeErrors(t *testing.T) {
 	env := newSimEnv(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				Config: env.providerBlock(nil) + `
@@ -272,6 +274,7 @@ resource "moxxie_vm" "x" {
 `
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{Config: config, ResourceName: "moxxie_vm.x", ImportState: true, ImportStateId: "DC1-105", ExpectError: regexp.MustCompile(`must be DATACENTER/VMID`)},
 			{Config: config, ResourceName: "moxxie_vm.x", ImportState: true, ImportStateId: "DC1/abc", ExpectError: regexp.MustCompile(`must be a number from 100`)},

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -42,11 +43,15 @@ type cloudInitModel struct {
 	SSHKeys      types.List   `tfsdk:"ssh_keys"`
 	DNSServers   types.List   `tfsdk:"dns_servers"`
 	SearchDomain types.String `tfsdk:"search_domain"`
+	// PasswordWO is write-only: set in configuration only, null in plan and state.
+	PasswordWO        types.String `tfsdk:"password_wo"`
+	PasswordWOVersion types.Int64  `tfsdk:"password_wo_version"`
 }
 
 func diskObjectType() types.ObjectType {
 	return types.ObjectType{AttrTypes: map[string]attr.Type{
-		"slot": types.StringType, "size_gb": types.Int64Type, "storage": types.StringType,
+		// size_gb has the schema's type, so lists built here compare equal to planned ones.
+		"slot": types.StringType, "size_gb": wholeNumberFrom(1, math.MaxInt64), "storage": types.StringType,
 		"discard": types.BoolType, "ssd": types.BoolType, "iothread": types.BoolType, "volume": types.StringType,
 	}}
 }
@@ -55,6 +60,7 @@ func cloudInitObjectType() types.ObjectType {
 	return types.ObjectType{AttrTypes: map[string]attr.Type{
 		"user": types.StringType, "ssh_keys": types.ListType{ElemType: types.StringType},
 		"dns_servers": types.ListType{ElemType: types.StringType}, "search_domain": types.StringType,
+		"password_wo": types.StringType, "password_wo_version": types.Int64Type,
 	}}
 }
 
@@ -72,7 +78,7 @@ func storageSchemas() map[string]schema.Attribute {
 					MarkdownDescription: "Bus and index, e.g. `scsi0`, `virtio1`, `sata0`.",
 					Required:            true,
 				},
-				"size_gb": schema.Int64Attribute{MarkdownDescription: "Size in GiB.", Required: true, Validators: []validator.Int64{int64validator.AtLeast(1)}},
+				"size_gb": schema.Int64Attribute{MarkdownDescription: "Size in GiB.", Required: true, CustomType: wholeNumberFrom(1, math.MaxInt64), Validators: []validator.Int64{int64validator.AtLeast(1)}},
 				"storage": schema.StringAttribute{
 					MarkdownDescription: "Storage; defaults to the datacenter's `storage`.",
 					Optional:            true,
@@ -102,6 +108,19 @@ func storageSchemas() map[string]schema.Attribute {
 				"ssh_keys":      schema.ListAttribute{MarkdownDescription: "Public SSH keys for the user.", ElementType: types.StringType, Optional: true},
 				"dns_servers":   schema.ListAttribute{MarkdownDescription: "DNS servers.", ElementType: types.StringType, Optional: true},
 				"search_domain": schema.StringAttribute{MarkdownDescription: "DNS search domain.", Optional: true},
+				"password_wo": schema.StringAttribute{
+					MarkdownDescription: "Password for `user` (PVE's `cipassword`, which PVE stores hashed). Write-only: it never " +
+						"reaches plan or state (Terraform 1.11 or later). moxxie sends it on create and whenever " +
+						"`password_wo_version` changes; SSH keys are the better choice where the guest allows them.",
+					Optional:  true,
+					Sensitive: true,
+					WriteOnly: true,
+				},
+				"password_wo_version": schema.Int64Attribute{
+					MarkdownDescription: "Change it (e.g. increase it) to send `password_wo` again: Terraform keeps no copy of a " +
+						"write-only value, so it cannot see the password change by itself.",
+					Optional: true,
+				},
 			},
 		},
 		"reboot_on_pending": schema.BoolAttribute{
@@ -250,6 +269,11 @@ func cloudInitObserved(ctx context.Context, ci *vm.CloudInit, prior types.Object
 	if ci == nil || (prior.IsNull() && !importing) {
 		return types.ObjectNull(cloudInitObjectType().AttrTypes), nil
 	}
+	if prior.IsNull() && ci.User == "" && len(ci.SSHKeys) == 0 && len(ci.DNSServers) == 0 && ci.SearchDomain == "" {
+		// An imported drive without settings is the one a NIC's address needs, which moxxie
+		// keeps without a cloud_init block: the configuration need not mention it.
+		return types.ObjectNull(cloudInitObjectType().AttrTypes), nil
+	}
 	var diags diag.Diagnostics
 	var was cloudInitModel
 	if !prior.IsNull() && !prior.IsUnknown() {
@@ -269,7 +293,11 @@ func cloudInitObserved(ctx context.Context, ci *vm.CloudInit, prior types.Object
 		diags.Append(d...)
 		return l
 	}
-	m := cloudInitModel{User: str(ci.User, was.User), SSHKeys: list(ci.SSHKeys, was.SSHKeys), DNSServers: list(ci.DNSServers, was.DNSServers), SearchDomain: str(ci.SearchDomain, was.SearchDomain)}
+	m := cloudInitModel{User: str(ci.User, was.User), SSHKeys: list(ci.SSHKeys, was.SSHKeys), DNSServers: list(ci.DNSServers, was.DNSServers), SearchDomain: str(ci.SearchDomain, was.SearchDomain),
+		PasswordWO: types.StringNull(), PasswordWOVersion: was.PasswordWOVersion}
+	if m.PasswordWOVersion.IsUnknown() {
+		m.PasswordWOVersion = types.Int64Null()
+	}
 	obj, d := types.ObjectValueFrom(ctx, cloudInitObjectType().AttrTypes, m)
 	diags.Append(d...)
 	return obj, diags
@@ -297,7 +325,21 @@ func validateDisks(ctx context.Context, cfg vmModel, diags *diag.Diagnostics) {
 			diags.AddAttributeError(p, "Duplicate disk slot", fmt.Sprintf("Disks %d and %d both use %s; each slot holds one disk.", first, i, slot))
 		case slot == "ide2" && !cfg.CloudInit.IsNull():
 			diags.AddAttributeError(p, "Slot taken by cloud-init", "ide2 holds the cloud-init drive when cloud_init is set; put this disk on another slot.")
+		case slot == "ide2" && hasAllocationNIC(ctx, cfg):
+			diags.AddAttributeError(p, "Slot taken by cloud-init", "ide2 holds the cloud-init drive that gives a network_interface on an allocation its address; put this disk on another slot.")
 		}
 		seen[slot] = i
 	}
+}
+
+// hasAllocationNIC: such a NIC's address reaches the guest through the cloud-init drive, which
+// moxxie adds on ide2 even without a cloud_init block.
+func hasAllocationNIC(ctx context.Context, cfg vmModel) bool {
+	nics, _ := cfg.nics(ctx)
+	for _, n := range nics {
+		if !n.AllocationID.IsNull() {
+			return true
+		}
+	}
+	return false
 }

@@ -39,6 +39,7 @@ type vmsItemModel struct {
 	Node       types.String `tfsdk:"node"`
 	Status     types.String `tfsdk:"status"`
 	Tags       types.Set    `tfsdk:"tags"`
+	Duplicate  types.Bool   `tfsdk:"duplicate"`
 }
 
 func (d *vmsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -76,6 +77,9 @@ func (d *vmsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, re
 						"node":       schema.StringAttribute{Computed: true, MarkdownDescription: "Node it runs on."},
 						"status":     schema.StringAttribute{Computed: true, MarkdownDescription: "`running` or `stopped`."},
 						"tags":       schema.SetAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "The user's tags."},
+						"duplicate": schema.BoolAttribute{Computed: true, MarkdownDescription: "Another listed VM carries the same identity " +
+							"(a restored copy, a source whose delete failed): one `moxxie_vm` in two places. Keep one and delete the other; " +
+							"destroying the `moxxie_vm` removes every stopped copy."},
 					},
 				},
 			},
@@ -131,6 +135,13 @@ func (d *vmsDataSource) Read(ctx context.Context, req datasource.ReadRequest, re
 				Datacenter: types.StringValue(res.DC), Node: types.StringValue(it.node), Status: types.StringValue(it.status), Tags: tags,
 			})
 		}
+	}
+	seen := map[string]int{}
+	for _, it := range cfg.VMs {
+		seen[it.ID.ValueString()]++
+	}
+	for i := range cfg.VMs {
+		cfg.VMs[i].Duplicate = types.BoolValue(seen[cfg.VMs[i].ID.ValueString()] > 1)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &cfg)...)
 }

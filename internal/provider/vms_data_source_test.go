@@ -12,9 +12,7 @@ import (
 func TestAccVMsDataSource_filters(t *testing.T) {
 	env := newSimEnv(t)
 	// An unmanaged VM (no identity tag) in DC1 must never be listed.
-	if err := env.cluster("DC1").AddVM("pve1", 900, map[string]string{"name": "web-legacy", "tags": "web"}, false); err != nil {
-		t.Fatal(err)
-	}
+	env.addVM(t, "DC1", "pve1", 900, map[string]any{"name": "web-legacy", "tags": "web"}, false, false)
 	config := env.providerBlock(nil) + `
 resource "moxxie_vm" "web1" {
   name       = "web-1"
@@ -53,6 +51,7 @@ data "moxxie_vms" "db_tag" {
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
 		Steps: []resource.TestStep{
 			{
 				Config: config,

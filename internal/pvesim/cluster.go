@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/moxxie/terraform-provider-moxxie/internal/pvesim/access"
 )
 
 // Cluster is one simulated PVE cluster. It implements http.Handler for the
@@ -17,6 +19,7 @@ type Cluster struct {
 	logger   atomic.Pointer[func(format string, args ...any)]
 	faults   faultState     // own mutex: drawn per request without c.mu
 	requests requestCounter // own mutex, for the same reason
+	onTask   atomic.Pointer[func(typ, id string)]
 
 	mu          sync.Mutex // guards everything below; never held while sleeping
 	nodes       []*nodeState
@@ -29,8 +32,14 @@ type Cluster struct {
 	fingerprint string // of the serving certificate, shown by GET /nodes
 	sdn         sdnState
 	ha          map[string]*haResource // HA resources by sid ("vm:100")
+	haRules     map[string]*haRule     // ha/rules.cfg by rule id
 	taskLogs    map[string][]string    // logs of workers that write one, by UPID
 	tunnels     map[int]*tunnel        // incoming migration tunnels by VMID
+
+	acl *access.Store // user.cfg: users, tokens, roles, ACLs (own mutex)
+
+	pbs        *PBSDatastore                // behind every pbs storage (own mutex)
+	backupJobs map[string]map[string]string // jobs.cfg vzdump sections by id
 }
 
 type nodeState struct {
@@ -54,10 +63,16 @@ func New(cfg Config) *Cluster {
 		boot:     time.Now().Add(-time.Hour),
 		sdn:      newSDNState(),
 		ha:       map[string]*haResource{},
+		haRules:  map[string]*haRule{},
 		taskLogs: map[string][]string{},
 		tunnels:  map[int]*tunnel{},
 	}
 	_, _ = rand.Read(c.secret)
+	c.acl = newAccessStore(cfg)
+	c.pbs, c.backupJobs = cfg.PBS, map[string]map[string]string{}
+	if c.pbs == nil && hasStorageType(cfg.Storages, "pbs") {
+		c.pbs = NewPBSDatastore()
+	}
 	for i, n := range cfg.Nodes {
 		c.nodes = append(c.nodes, &nodeState{NodeConfig: n, id: i + 1, online: true})
 	}
@@ -81,21 +96,31 @@ func allRoutes() []route {
 	var rs []route
 	for _, group := range [][]route{
 		accessRoutes(),
+		accessAdminRoutes(),
 		clusterRoutes(),
 		nodeRoutes(),
+		nodeNetworkRoutes(),
 		qemuRoutes(),
 		qemuConfigRoutes(),
 		qemuStatusRoutes(),
 		taskRoutes(),
+		backupRoutes(),
+		backupJobRoutes(),
+		backupExtractRoutes(),
 		sdnRoutes(),
 		resizeRoutes(),
 		cloneRoutes(),
 		snapshotRoutes(),
 		cloudInitRoutes(),
 		haRoutes(),
+		haRuleRoutes(),
 		workerRoutes(),
 		tunnelRoutes(),
 		remoteMigrateRoutes(),
+		poolRoutes(),
+		storageRoutes(),
+		taskListRoutes(),
+		agentRoutes(),
 	} {
 		rs = append(rs, group...)
 	}

@@ -18,6 +18,32 @@ type Config struct {
 	Users        map[string]string // "root@pam" -> "password"
 	TaskDuration time.Duration     // how long every task runs; 0 = finish at once
 	Bridges      []string          // bridges every node has; default vmbr0..vmbr9
+	Pools        []PoolConfig      // resource pools guests may join at create or clone
+	Version      string            // what GET /version reports; default 9.1.1. Before 9 there are no HA rules
+
+	// Tokens above belong to their users without privilege separation: a
+	// root@pam token holds every right. Roles and PrivsepTokens set up
+	// limited callers at start, as pveum would (see CONTRIBUTING).
+	Roles         map[string][]string // custom role -> privileges
+	PrivsepTokens []PrivsepToken
+
+	// PBS is the Proxmox Backup Server datastore behind the storage
+	// "pbs" (type pbs, content backup), added when Storages has none.
+	// Give two clusters the same one to model a PBS sync job between
+	// sites. Nil: a pbs storage in Storages gets a datastore of its own.
+	PBS *PBSDatastore
+}
+
+// PoolConfig is one resource pool.
+type PoolConfig struct {
+	ID, Comment string
+}
+
+// PrivsepToken is a privilege-separated token whose user and the token
+// itself are granted Role on / (propagated), as the datacenter-setup
+// guide does for moxxie@pve!terraform. The user is created if missing.
+type PrivsepToken struct {
+	ID, Secret, Role string // ID "user@realm!name"
 }
 
 // NodeConfig describes one cluster node.
@@ -78,6 +104,9 @@ func (cfg Config) withDefaults() Config {
 		}
 		storages[i] = s
 	}
+	if cfg.PBS != nil && !hasStorageType(storages, "pbs") {
+		storages = append(storages, StorageConfig{Name: "pbs", Type: "pbs", Content: "backup", Shared: true, TotalBytes: 10 * tib})
+	}
 	cfg.Storages = storages
 	if len(cfg.Bridges) == 0 {
 		for i := 0; i < 10; i++ {
@@ -97,4 +126,13 @@ func copyMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+func hasStorageType(storages []StorageConfig, typ string) bool {
+	for _, s := range storages {
+		if s.Type == typ {
+			return true
+		}
+	}
+	return false
 }

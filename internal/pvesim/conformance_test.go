@@ -2,11 +2,14 @@ package pvesim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/moxxie/terraform-provider-moxxie/internal/pvesim/internal/apischema"
+	"github.com/moxxie/terraform-provider-moxxie/internal/pvesim/internal/perlre"
 )
 
 // The conformance test holds every declared route against the official
@@ -19,6 +22,8 @@ type schemaParam struct {
 	Minimum   any    `json:"minimum"` // numbers, occasionally strings
 	Maximum   any    `json:"maximum"`
 	MaxLength any    `json:"maxLength"`
+	MinLength any    `json:"minLength"`
+	Pattern   string `json:"pattern"`
 }
 
 // number reads a schema bound that may be a JSON number or a string.
@@ -38,10 +43,15 @@ func number(v any) *float64 {
 }
 
 type schemaMethod struct {
-	ProxyTo    string `json:"proxyto"`
+	ProxyTo     string `json:"proxyto"`
+	Permissions *struct {
+		User  string `json:"user"`
+		Check any    `json:"check"`
+	} `json:"permissions"`
 	Parameters struct {
 		Properties map[string]schemaParam `json:"properties"`
 	} `json:"parameters"`
+	Returns json.RawMessage `json:"returns"`
 }
 
 type schemaNode struct {
@@ -55,21 +65,17 @@ type apiSchema map[string]map[string]schemaMethod
 
 func findSchemaFile(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
+	p, err := apischema.Find()
+	switch {
+	case errors.Is(err, apischema.ErrNotFound) && os.Getenv("CI") == "true":
+		// CI must not pass by skipping the check it exists to run.
+		t.Fatal("shared/pve/api-schema.json not found above the package directory and CI=true")
+	case errors.Is(err, apischema.ErrNotFound):
+		t.Skip("shared/pve/api-schema.json not found above the package directory; conformance not checked")
+	case err != nil:
 		t.Fatal(err)
 	}
-	for {
-		p := filepath.Join(dir, "shared", "pve", "api-schema.json")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared/pve/api-schema.json not found above the package directory; conformance not checked")
-		}
-		dir = parent
-	}
+	return p
 }
 
 func loadSchema(t *testing.T) apiSchema {
@@ -126,6 +132,7 @@ func checkConformance(routes []route, schema apiSchema) []string {
 			report(r, "not in the official schema")
 			continue
 		}
+		checkPermission(func(f string, a ...any) { report(r, f, a...) }, r.perm, m)
 		if want := m.ProxyTo == "node"; r.proxyNode != want {
 			report(r, "proxyNode=%v but schema proxyto=%q", r.proxyNode, m.ProxyTo)
 		}
@@ -162,6 +169,12 @@ func checkConformance(routes []route, schema apiSchema) []string {
 			if ml := number(sp.MaxLength); ml != nil && p.MaxLength != 0 && float64(p.MaxLength) != *ml {
 				report(r, "parameter %s maxLength %d, schema %v", p.Name, p.MaxLength, *ml)
 			}
+			if ml := number(sp.MinLength); ml != nil && float64(p.MinLength) != *ml {
+				report(r, "parameter %s minLength %d, schema %v", p.Name, p.MinLength, *ml)
+			}
+			if sp.Pattern != "" && (p.Pattern == nil || p.Pattern.String() != `^(?:`+perlre.ToGo(sp.Pattern)+`)$`) {
+				report(r, "parameter %s pattern %v, schema %q", p.Name, p.Pattern, sp.Pattern)
+			}
 		}
 		for name, sp := range m.Parameters.Properties {
 			if !truthy(sp.Optional) && !declared[name] {
@@ -175,6 +188,36 @@ func checkConformance(routes []route, schema apiSchema) []string {
 		}
 	}
 	return problems
+}
+
+// checkPermission wants a route's declared permission to be the schema's:
+// the same "user" and the same check expression, term by term. A route
+// must declare one (permAll where the schema says user "all" and the
+// handler filters or checks on its own).
+func checkPermission(report func(string, ...any), p permission, m schemaMethod) {
+	if !p.declared() {
+		report("declares no permission")
+		return
+	}
+	var wantUser, wantCheck string
+	if m.Permissions != nil {
+		wantUser = m.Permissions.User
+		if m.Permissions.Check != nil {
+			b, _ := json.Marshal(m.Permissions.Check)
+			wantCheck = string(b)
+		}
+	}
+	gotCheck := ""
+	if p.check != nil {
+		b, _ := json.Marshal(p.check)
+		gotCheck = string(b)
+	}
+	if p.user != wantUser {
+		report("permission user %q, schema %q", p.user, wantUser)
+	}
+	if gotCheck != wantCheck {
+		report("permission check %s, schema %s", gotCheck, wantCheck)
+	}
 }
 
 // checkBound wants a declared bound to equal the schema's; a schema bound
@@ -204,6 +247,8 @@ func TestConformanceWithOfficialSchema(t *testing.T) {
 func TestConformanceCheckerCatchesMistakes(t *testing.T) {
 	schema := loadSchema(t)
 	noop := func(*Cluster, *request) (any, error) { return nil, nil }
+	vmAudit := checked(needs("/vms/{vmid}", "VM.Audit"))
+	const cfgPath = "/nodes/{node}/qemu/{vmid}/config"
 	tests := []struct {
 		name string
 		r    route
@@ -219,6 +264,18 @@ func TestConformanceCheckerCatchesMistakes(t *testing.T) {
 		{"wrong family", route{method: "POST", path: "/nodes/{node}/qemu", params: withParams(qemuConfigParams, nodeParam, vmidParam, strP("nic").opt().family(3)), handle: noop, proxyNode: true}, "parameter nic[n] not in schema"},
 		{"wrong bound", route{method: "GET", path: "/cluster/nextid", params: []Param{intP("vmid").opt().between(1, 999999999)}, handle: noop}, "parameter vmid minimum 1, schema 100"},
 		{"proxy flag", route{method: "GET", path: "/version", handle: noop, proxyNode: true}, `proxyNode=true but schema proxyto=""`},
+		{"wrong pattern", route{method: "POST", path: "/nodes/{node}/qemu/{vmid}/config", params: []Param{nodeParam, vmidParam, strP("bootdisk").opt().matching(`(ide|scsi)\d+`)}, handle: noop, proxyNode: true}, "parameter bootdisk pattern"},
+		{"missing minLength", route{method: "POST", path: "/nodes/{node}/qemu/{vmid}/agent/set-user-password", params: []Param{nodeParam, vmidParam, strP("username"), strP("password")}, handle: noop, proxyNode: true}, "parameter password minLength 0, schema 5"},
+		{"no permission", route{method: "GET", path: "/version", handle: noop}, "declares no permission"},
+		{"wrong privilege", route{method: "GET", path: cfgPath, params: []Param{nodeParam, vmidParam}, handle: noop, proxyNode: true,
+			perm: checked(needs("/vms/{vmid}", "VM.Config.Options"))}, `permission check ["perm","/vms/{vmid}",["VM.Config.Options"]], schema ["perm","/vms/{vmid}",["VM.Audit"]]`},
+		{"wrong path", route{method: "GET", path: cfgPath, params: []Param{nodeParam, vmidParam}, handle: noop, proxyNode: true,
+			perm: checked(needs("/vms", "VM.Audit"))}, `permission check ["perm","/vms",["VM.Audit"]]`},
+		{"check where schema says all", route{method: "GET", path: "/version", handle: noop, perm: vmAudit}, `permission user "", schema "all"`},
+		{"all where schema checks", route{method: "GET", path: cfgPath, params: []Param{nodeParam, vmidParam}, handle: noop, proxyNode: true,
+			perm: permAll}, `permission user "all", schema ""`},
+		{"any flag dropped", route{method: "PUT", path: cfgPath, params: withParams(qemuConfigParams, nodeParam, vmidParam), handle: noop, proxyNode: true,
+			perm: checked(needs("/vms/{vmid}", configPrivs...))}, `"any",1]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,7 @@
 //	c.SetFaults(pvesim.Faults{Latency: 50 * time.Millisecond, Error503Rate: 0.1, Seed: 1})
 //	srv.Down() // connection refused until srv.Up(); state and tasks carry on
 //	c.Requests() // per route pattern and method; RequestTotal, ResetRequests
+//	c.FaultCounts() // how often each fault fired, so a test can show its faults did
 //
 // Storage is accounted per volume (resize grows it, thin pools overcommit,
 // other types enforce capacity); templates, full and linked clones,
@@ -39,5 +40,8 @@
 // handler) and is listed in allRoutes. The generic layer parses JSON or
 // form bodies and query parameters, validates them against the
 // declarations and dispatches; the conformance test checks every declared
-// route against the official schema.
+// route against the official schema. Parameter formats come from the schema
+// too: formats_schema_gen.go (go generate ./internal/pvesim) holds every
+// property-string format and each route parameter's format, so a route
+// declares none by hand.
 package pvesim

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -96,6 +97,50 @@ type faultState struct {
 	// Requests and tasks draw from separate streams so that tasks started
 	// by a test do not shift which requests fail, and vice versa.
 	reqRNG, taskRNG *rand.Rand
+	counts          [numCounts]atomic.Int64 // by countKind; never reset
+}
+
+// FaultCounts is how often each fault was acted out since the cluster was
+// built, so tests can show that the faults they configured really fired.
+// SetFaults does not reset them.
+type FaultCounts struct {
+	Delayed         int64 `json:"delayed"`         // requests held for Latency/Jitter
+	Error503        int64 `json:"error503"`        // requests answered 503, not applied
+	DropBefore      int64 `json:"dropBefore"`      // connections reset before the request was applied
+	DropAfter       int64 `json:"dropAfter"`       // requests applied, then their connection reset
+	TaskFailed      int64 `json:"taskFailed"`      // tasks failed by TaskFailRate
+	TaskExtended    int64 `json:"taskExtended"`    // tasks run TaskExtra longer
+	DuplicateNextID int64 `json:"duplicateNextID"` // nextid answers naming a VMID whose create was in flight
+	// VMIDTaken is not injected: it counts creates and clones refused
+	// because their VMID exists, the collision a duplicate nextid (or a
+	// real race between writers) leads to.
+	VMIDTaken int64 `json:"vmidTaken"`
+}
+
+// countKind indexes faultState.counts.
+type countKind int
+
+const (
+	countDelayed countKind = iota
+	countError503
+	countDropBefore
+	countDropAfter
+	countTaskFailed
+	countTaskExtended
+	countDuplicateNextID
+	countVMIDTaken
+	numCounts
+)
+
+func (s *faultState) count(k countKind) { s.counts[k].Add(1) }
+
+func (s *faultState) snapshot() FaultCounts {
+	n := func(k countKind) int64 { return s.counts[k].Load() }
+	return FaultCounts{
+		Delayed: n(countDelayed), Error503: n(countError503), DropBefore: n(countDropBefore),
+		DropAfter: n(countDropAfter), TaskFailed: n(countTaskFailed), TaskExtended: n(countTaskExtended),
+		DuplicateNextID: n(countDuplicateNextID), VMIDTaken: n(countVMIDTaken),
+	}
 }
 
 // set replaces the faults and reseeds both streams.
@@ -156,7 +201,14 @@ func (s *faultState) task() (fail bool, extra time.Duration) {
 	if s.taskRNG == nil {
 		s.reseed()
 	}
-	return s.taskRNG.Float64() < s.f.TaskFailRate, s.f.TaskExtra
+	fail, extra = s.taskRNG.Float64() < s.f.TaskFailRate, s.f.TaskExtra
+	if fail {
+		s.count(countTaskFailed)
+	}
+	if extra > 0 {
+		s.count(countTaskExtended)
+	}
+	return fail, extra
 }
 
 // SetFaults replaces the cluster's faults (zero value: none) and restarts
@@ -165,3 +217,6 @@ func (c *Cluster) SetFaults(f Faults) { c.faults.set(f) }
 
 // Faults returns the faults in force, as clamped by SetFaults.
 func (c *Cluster) Faults() Faults { return c.faults.get() }
+
+// FaultCounts returns how often each fault has fired so far.
+func (c *Cluster) FaultCounts() FaultCounts { return c.faults.snapshot() }

@@ -78,16 +78,22 @@ func (c *Cluster) injectFault(w http.ResponseWriter, r *http.Request, body []byt
 	// The delay runs before any lock is taken and ends early when the
 	// client goes away; such a request is then neither applied nor
 	// answered (returning without a write would send an empty 200).
+	if fault.delay > 0 {
+		c.faults.count(countDelayed)
+	}
 	if !sleepCtx(r.Context(), fault.delay) {
 		dropConnection(w)
 		return true
 	}
 	switch fault.kind {
 	case faultUnavailable:
+		c.faults.count(countError503)
 		writeUnavailable(w)
 	case faultDropBefore:
+		c.faults.count(countDropBefore)
 		dropConnection(w)
 	case faultDropAfter:
+		c.faults.count(countDropAfter)
 		// serve returns the answer instead of writing it, so applying the
 		// change and then losing the response needs no recorder.
 		_, _ = c.serve(r, body, m)

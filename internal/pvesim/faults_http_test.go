@@ -329,6 +329,16 @@ func TestDuplicateNextID(t *testing.T) {
 			if tt.wantCollide && (err == nil || err.Error() != wantErr) {
 				t.Errorf("create with the duplicate id: %v, want %q", err, wantErr)
 			}
+			// Only the faulted nextid counts as a duplicate; the refused
+			// create counts as a taken VMID either way.
+			want := FaultCounts{VMIDTaken: 1}
+			if tt.dup {
+				want.DuplicateNextID = 1
+			}
+			want.TaskExtended = 1
+			if got := s.srv.Cluster.FaultCounts(); got != want {
+				t.Errorf("counts %+v, want %+v", got, want)
+			}
 		})
 	}
 }

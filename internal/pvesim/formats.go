@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -16,12 +17,13 @@ var (
 	nodeNameRe  = regexp.MustCompile(`^(?i:[a-z0-9]([a-z0-9\-]*[a-z0-9])?)$`)
 	dnsNameRe   = regexp.MustCompile(`^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9\-]*[a-zA-Z0-9])?)\.)*(?:[a-zA-Z0-9](?:[a-zA-Z0-9\-]*[a-zA-Z0-9])?)$`)
 	storageIDRe = regexp.MustCompile(`^(?i:[a-z][a-z0-9\-_.]*[a-z0-9])$`)
-	configIDRe  = regexp.MustCompile(`^[a-z][a-z0-9_-]+$`)
 	tagRe       = regexp.MustCompile(`^(?i:[a-z0-9_][a-z0-9_\-+.]*)$`)
 	urlencRe    = regexp.MustCompile(`^[-%a-zA-Z0-9_.!~*'()]*$`)
-	macRe       = regexp.MustCompile(`^[a-fA-F0-9]{2}(?::[a-fA-F0-9]{2}){5}$`)
+	macRe       = regexp.MustCompile(`^(?i:[a-f0-9][02468ace](?::[a-f0-9]{2}){5})$`)
 	bridgeRe    = regexp.MustCompile(`^[-.\w]+$`)
 	diskSizeRe  = regexp.MustCompile(`^(\d+(?:\.\d+)?)([KMGT])?$`)
+	// pveSizeRe is PVE::JSONSchema::parse_size, which also takes KiB..TiB.
+	pveSizeRe   = regexp.MustCompile(`^(\d+(\.\d+)?)([KMGT](?:iB)?)?$`)
 	volumeIDRe  = regexp.MustCompile(`^(?i:[a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$`)
 	listSplitRe = regexp.MustCompile(`[;,\s]+`)
 )
@@ -41,17 +43,21 @@ func fmtDNSName(v string) error {
 }
 
 func fmtStorageID(v string) error {
+	if len(v) < 2 {
+		return fmt.Errorf("storage ID '%s' cannot be shorter than 2 characters", v)
+	}
 	if !storageIDRe.MatchString(v) {
 		return fmt.Errorf("storage ID '%s' contains illegal characters", v)
 	}
 	return nil
 }
 
-// fmtConfigIDList checks delete/revert lists ("net1,memory").
+// fmtConfigIDList checks delete/revert lists ("net1,memory"), each entry
+// a pve-configid.
 func fmtConfigIDList(v string) error {
 	for _, id := range splitList(v) {
-		if !configIDRe.MatchString(id) {
-			return fmt.Errorf("invalid configuration ID '%s'", id)
+		if err := fmtConfigID(id); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -76,36 +82,24 @@ func fmtURLEncoded(v string) error {
 	return nil
 }
 
-func fmtAddressList(v string) error {
-	for _, a := range splitList(v) {
-		if net.ParseIP(a) == nil {
-			return fmt.Errorf("unable to parse address '%s'", a)
-		}
-	}
-	return nil
-}
-
+// fmtMAC is mac-addr: unicast only (the I/G bit clear).
 func fmtMAC(v string) error {
 	if !macRe.MatchString(v) {
-		return errors.New("value does not look like a valid MAC address")
-	}
-	hw, _ := net.ParseMAC(v)
-	if hw[0]&1 != 0 {
-		return fmt.Errorf("MAC address '%s' is not unicast", v)
+		return errors.New("value does not look like a valid unicast MAC address")
 	}
 	return nil
 }
 
 func fmtBridge(v string) error {
-	if !bridgeRe.MatchString(v) || len(v) > 15 {
+	if !bridgeRe.MatchString(v) {
 		return fmt.Errorf("invalid bridge ID '%s'", v)
 	}
 	return nil
 }
 
 func fmtDiskSize(v string) error {
-	if !diskSizeRe.MatchString(v) {
-		return fmt.Errorf("unable to parse size '%s'", v)
+	if !pveSizeRe.MatchString(v) {
+		return fmt.Errorf("value does not look like a valid disk size: %s", v)
 	}
 	return nil
 }
@@ -126,44 +120,37 @@ func fmtVolumeID(v string) error {
 	return nil
 }
 
+// The CIDR formats want a prefix longer than 7, as PVE's CIDRv4/CIDRv6.
 func fmtIPv4CIDR(v string) error {
-	ip, _, err := net.ParseCIDR(v)
-	if err != nil || ip.To4() == nil {
-		return fmt.Errorf("invalid IPv4 CIDR '%s'", v)
+	addr, bits, ok := strings.Cut(v, "/")
+	n, err := strconv.Atoi(bits)
+	if ip := net.ParseIP(addr); !ok || err != nil || ip == nil || ip.To4() == nil || strings.Contains(addr, ":") || n <= 7 || n > 32 {
+		return errors.New("value does not look like a valid IPv4 CIDR network")
 	}
 	return nil
 }
 
 func fmtIPv6CIDR(v string) error {
-	ip, _, err := net.ParseCIDR(v)
-	if err != nil || ip.To4() != nil {
-		return fmt.Errorf("invalid IPv6 CIDR '%s'", v)
+	addr, bits, ok := strings.Cut(v, "/")
+	n, err := strconv.Atoi(bits)
+	if ip := net.ParseIP(addr); !ok || err != nil || ip == nil || !strings.Contains(addr, ":") || n <= 7 || n > 128 {
+		return errors.New("value does not look like a valid IPv6 CIDR network")
 	}
 	return nil
 }
 
 func fmtIPv4(v string) error {
-	if ip := net.ParseIP(v); ip == nil || ip.To4() == nil {
-		return fmt.Errorf("invalid IPv4 address '%s'", v)
+	if ip := net.ParseIP(v); ip == nil || strings.Contains(v, ":") {
+		return errors.New("value does not look like a valid IPv4 address")
 	}
 	return nil
 }
 
 func fmtIPv6(v string) error {
-	if ip := net.ParseIP(v); ip == nil || ip.To4() != nil {
-		return fmt.Errorf("invalid IPv6 address '%s'", v)
+	if ip := net.ParseIP(v); ip == nil || !strings.Contains(v, ":") {
+		return errors.New("value does not look like a valid IPv6 address")
 	}
 	return nil
-}
-
-// orWords lets a format also accept literal keywords (ip=dhcp).
-func orWords(f func(string) error, words ...string) func(string) error {
-	return func(v string) error {
-		if contains(words, v) {
-			return nil
-		}
-		return f(v)
-	}
 }
 
 // splitList splits PVE "-list" values the way PVE::Tools::split_list does.

@@ -30,8 +30,11 @@ func TestParameterVerification(t *testing.T) {
 			map[string]string{"vmid": "property is missing and it is not optional"}},
 		{"integer type in path", "GET", "/nodes/pve1/qemu/abc/config", "", "",
 			map[string]string{"vmid": "type check ('integer') failed - got 'abc'"}},
-		{"minimum", "POST", "/nodes/pve1/qemu", "application/json", `{"vmid": 99}`,
-			map[string]string{"vmid": "value must have a minimum value of 100"}},
+		// pve-vmid's format check runs before the bounds, as in check_prop.
+		{"vmid format", "POST", "/nodes/pve1/qemu", "application/json", `{"vmid": 99}`,
+			map[string]string{"vmid": "invalid format - value does not look like a valid VM ID"}},
+		{"minimum", "POST", "/nodes/pve1/qemu", "application/json", `{"vmid": 200, "cores": 0}`,
+			map[string]string{"cores": "value must have a minimum value of 1"}},
 		{"enum", "POST", "/nodes/pve1/qemu", "application/json", `{"vmid": 200, "ostype": "beos"}`,
 			map[string]string{"ostype": "value 'beos' does not have a value in the enumeration 'other, wxp, w2k, w2k3, w2k8, wvista, win7, win8, win10, win11, l24, l26, solaris'"}},
 		{"property string sub-key", "POST", "/nodes/pve1/qemu", form, "vmid=200&net0=" + url.QueryEscape("virtio,bridge=vmbr0,tag=5000"),
@@ -279,8 +282,8 @@ func TestTaskStatus(t *testing.T) {
 			t.Errorf("%s: %d %v", p, r.status, r.body)
 		}
 	}
-	if r := s.raw(t, "GET", "/nodes/pve2/tasks/garbage/status", "", "", nil); r.status != 500 || r.line != "unable to parse worker upid 'garbage'" {
-		t.Errorf("garbage upid: %d %q", r.status, r.line)
+	if r := s.raw(t, "GET", "/nodes/pve2/tasks/garbage/status", "", "", nil); r.status != 400 || r.errors()["upid"] != "unable to parse worker upid" {
+		t.Errorf("garbage upid: %d %v", r.status, r.body)
 	}
 }
 

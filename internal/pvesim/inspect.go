@@ -34,6 +34,17 @@ func (c *Cluster) snapshot(vm *vmState) VM {
 	}
 }
 
+// OnTask calls f as each task begins, before its work and without the
+// cluster's lock, so f may inspect the guest the task is about (id is a
+// VMID for guest tasks). Tests use it to see states too brief to poll.
+func (c *Cluster) OnTask(f func(typ, id string)) {
+	if f == nil {
+		c.onTask.Store(nil)
+		return
+	}
+	c.onTask.Store(&f)
+}
+
 // VMs returns every guest, sorted by VMID.
 func (c *Cluster) VMs() []VM {
 	c.mu.Lock()

@@ -129,3 +129,31 @@ func drive(t *testing.T, conf map[string]string, key string) map[string]string {
 	}
 	return d
 }
+
+// startedBy waits for the qmstart task that a create with start=1 forks (qemu-server's create
+// worker calls vm_start, a task of its own) and returns its exit status.
+func (s *sim) startedBy(t *testing.T, node string, vmid int) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tasks, _ := s.jok(t, "GET", "/nodes/"+node+"/tasks", map[string]any{"vmid": vmid, "typefilter": "qmstart", "source": "all"}).([]any)
+		if len(tasks) > 0 {
+			upid, _ := tasks[0].(map[string]any)["upid"].(string)
+			return s.waitExit(t, upid)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no qmstart task for VM %d", vmid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// createStarted creates a VM with start=1 and waits for both its tasks: the create must end OK,
+// the start's exit is returned.
+func (s *sim) createStarted(t *testing.T, node string, params map[string]any) string {
+	t.Helper()
+	params["start"] = 1
+	mustOK(t, "create", s.runTask(t, "POST", "/nodes/"+node+"/qemu", params))
+	vmid, _ := params["vmid"].(int)
+	return s.startedBy(t, node, vmid)
+}

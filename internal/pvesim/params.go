@@ -1,7 +1,6 @@
 package pvesim
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -31,8 +30,14 @@ type Param struct {
 	Minimum   *float64
 	Maximum   *float64
 	MaxLength int
-	Pattern   *regexp.Regexp // anchored; checked before Format
+	MinLength int
+	Pattern   *regexp.Regexp // anchored
 	Format    func(string) error
+	// FormatRef names the schema format (formats_schema.go) checked when
+	// Format is nil.
+	FormatRef string
+	// Requires names a parameter that must be present with this one.
+	Requires  string
 	FamilyMax int
 }
 
@@ -55,6 +60,8 @@ func (p Param) oneOf(values ...string) Param { p.Enum = values; return p }
 func (p Param) format(f func(string) error) Param { p.Format = f; return p }
 
 func (p Param) maxLen(n int) Param { p.MaxLength = n; return p }
+
+func (p Param) minLen(n int) Param { p.MinLength = n; return p }
 
 // matching anchors re the way PVE does (^(?:re)$).
 func (p Param) matching(re string) Param {
@@ -120,6 +127,13 @@ func (ps paramSet) validate(values map[string]string) map[string]string {
 			errs[key] = msg
 		}
 	}
+	for key := range values {
+		if p, ok := ps.byKey[key]; ok && p.Requires != "" {
+			if _, ok := values[p.Requires]; !ok {
+				errs[p.Requires] = fmt.Sprintf("missing property required by '%s'", key)
+			}
+		}
+	}
 	for _, p := range ps.list {
 		if p.Optional || p.IsFamily() {
 			continue
@@ -131,7 +145,8 @@ func (ps paramSet) validate(values map[string]string) map[string]string {
 	return errs
 }
 
-// check validates one value; the messages follow PVE::JSONSchema.
+// check validates one value; the messages and their order (type, format,
+// pattern, length, bounds, enum) follow PVE::JSONSchema's check_prop.
 func (p *Param) check(key, value string) string {
 	switch p.Type {
 	case TypeBoolean:
@@ -143,30 +158,36 @@ func (p *Param) check(key, value string) string {
 		if !integerRe.MatchString(value) {
 			return fmt.Sprintf("type check ('integer') failed - got '%s'", value)
 		}
-		return p.checkRange(value)
 	case TypeNumber:
 		if !numberRe.MatchString(value) {
 			return fmt.Sprintf("type check ('number') failed - got '%s'", value)
 		}
-		return p.checkRange(value)
 	}
-	if p.MaxLength > 0 && len(value) > p.MaxLength {
-		return fmt.Sprintf("value may only be %d characters long", p.MaxLength)
+	format := p.Format
+	if format == nil && p.FormatRef != "" {
+		format = resolveFormat(p.FormatRef)
 	}
-	if len(p.Enum) > 0 && !contains(p.Enum, value) {
-		return fmt.Sprintf("value '%s' does not have a value in the enumeration '%s'", value, strings.Join(p.Enum, ", "))
+	if format != nil {
+		if err := format(value); err != nil {
+			return formatError(key, err)
+		}
 	}
 	if p.Pattern != nil && !p.Pattern.MatchString(value) {
 		return "value does not match the regex pattern"
 	}
-	if p.Format != nil {
-		if err := p.Format(value); err != nil {
-			var pe propErrors
-			if errors.As(err, &pe) {
-				return "invalid format - " + pe.prefixed(key)
-			}
-			return "invalid format - " + err.Error()
+	if p.MaxLength > 0 && len(value) > p.MaxLength {
+		return fmt.Sprintf("value may only be %d characters long", p.MaxLength)
+	}
+	if p.MinLength > 0 && len(value) < p.MinLength {
+		return fmt.Sprintf("value must be at least %d characters long", p.MinLength)
+	}
+	if p.Type == TypeInteger || p.Type == TypeNumber || numberRe.MatchString(value) {
+		if msg := p.checkRange(value); msg != "" {
+			return msg
 		}
+	}
+	if len(p.Enum) > 0 && !contains(p.Enum, value) {
+		return fmt.Sprintf("value '%s' does not have a value in the enumeration '%s'", value, strings.Join(p.Enum, ", "))
 	}
 	return ""
 }
@@ -176,11 +197,11 @@ func (p *Param) checkRange(value string) string {
 	if err != nil {
 		return fmt.Sprintf("type check ('%s') failed - got '%s'", p.Type, value)
 	}
-	if p.Minimum != nil && v < *p.Minimum {
-		return "value must have a minimum value of " + fmtNum(*p.Minimum)
-	}
 	if p.Maximum != nil && v > *p.Maximum {
 		return "value must have a maximum value of " + fmtNum(*p.Maximum)
+	}
+	if p.Minimum != nil && v < *p.Minimum {
+		return "value must have a minimum value of " + fmtNum(*p.Minimum)
 	}
 	return ""
 }

@@ -6,7 +6,7 @@ import "fmt"
 // schema). Settings without a cheap format check are stored as given.
 
 var (
-	nodeParam = strP("node").format(fmtNodeName)
+	nodeParam = strP("node")
 	vmidParam = intP("vmid").between(100, 999999999)
 
 	ostypes = []string{"other", "wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11", "l24", "l26", "solaris"}
@@ -16,11 +16,11 @@ var (
 )
 
 // qemuConfigParams are the VM settings that create and config writes take
-// and that end up in the config file.
-var qemuConfigParams = []Param{
+// and that end up in the config file; their formats are the schema's.
+var qemuConfigParams = withSchemaFormats("POST", "/nodes/{node}/qemu/{vmid}/config", []Param{
 	boolP("acpi").opt(),
 	strP("affinity").opt(),
-	strP("agent").opt().format(agentFormat.validator()),
+	strP("agent").opt(),
 	boolP("allow-ksm").opt(),
 	strP("amd-sev").opt(),
 	strP("arch").opt().oneOf("x86_64", "aarch64"),
@@ -44,13 +44,13 @@ var qemuConfigParams = []Param{
 	strP("description").opt().maxLen(8192),
 	strP("efidisk0").opt(),
 	boolP("freeze").opt(),
-	strP("hookscript").opt().format(fmtVolumeID),
+	strP("hookscript").opt(),
 	strP("hostpci").opt().family(15),
-	strP("hotplug").opt().format(fmtHotplug),
+	strP("hotplug").opt(),
 	strP("hugepages").opt().oneOf("any", "2", "1024"),
-	strP("ide").opt().family(3).format(driveFormats["ide"].validator()),
+	strP("ide").opt().family(3),
 	strP("intel-tdx").opt(),
-	strP("ipconfig").opt().family(31).format(ipconfigFormat.validator()),
+	strP("ipconfig").opt().family(31),
 	strP("ivshmem").opt(),
 	boolP("keephugepages").opt(),
 	strP("keyboard").opt().oneOf(keymaps...),
@@ -58,12 +58,12 @@ var qemuConfigParams = []Param{
 	boolP("localtime").opt(),
 	strP("lock").opt().oneOf(locks...),
 	strP("machine").opt(),
-	strP("memory").opt().format(memoryFormat.validator()),
+	strP("memory").opt(),
 	numberP("migrate_downtime").opt().atLeast(0),
 	intP("migrate_speed").opt().atLeast(0),
-	strP("name").opt().format(fmtDNSName),
-	strP("nameserver").opt().format(fmtAddressList),
-	strP("net").opt().family(31).format(netFormat.validator()),
+	strP("name").opt(),
+	strP("nameserver").opt(),
+	strP("net").opt().family(31),
 	boolP("numa").opt(),
 	strP("numa").opt().family(7),
 	boolP("onboot").opt(),
@@ -72,8 +72,8 @@ var qemuConfigParams = []Param{
 	boolP("protection").opt(),
 	boolP("reboot").opt(),
 	strP("rng0").opt(),
-	strP("sata").opt().family(5).format(driveFormats["sata"].validator()),
-	strP("scsi").opt().family(30).format(driveFormats["scsi"].validator()),
+	strP("sata").opt().family(5),
+	strP("scsi").opt().family(30),
 	strP("scsihw").opt().oneOf(scsihws...),
 	strP("searchdomain").opt(),
 	strP("serial").opt().family(3).matching(`(/dev/.+|socket)`),
@@ -82,24 +82,24 @@ var qemuConfigParams = []Param{
 	intP("smp").opt().atLeast(1),
 	intP("sockets").opt().atLeast(1),
 	strP("spice_enhancements").opt(),
-	strP("sshkeys").opt().format(fmtURLEncoded),
+	strP("sshkeys").opt(),
 	strP("startdate").opt().matching(`(now|\d{4}-\d{1,2}-\d{1,2}(T\d{1,2}:\d{1,2}:\d{1,2})?)`),
 	strP("startup").opt(),
 	boolP("tablet").opt(),
-	strP("tags").opt().format(fmtTagList),
+	strP("tags").opt(),
 	boolP("tdf").opt(),
 	boolP("template").opt(),
 	strP("tpmstate0").opt(),
-	strP("unused").opt().family(255).format(unusedFormat.validator()),
+	strP("unused").opt().family(255),
 	strP("usb").opt().family(13),
 	intP("vcpus").opt().atLeast(1),
 	strP("vga").opt(),
-	strP("virtio").opt().family(15).format(driveFormats["virtio"].validator()),
+	strP("virtio").opt().family(15),
 	strP("virtiofs").opt().family(9),
 	strP("vmgenid").opt().matching(`(?:[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}|[01])`),
-	strP("vmstatestorage").opt().format(fmtStorageID),
+	strP("vmstatestorage").opt(),
 	strP("watchdog").opt(),
-}
+})
 
 // qemuConfigParamSet types config values for JSON output.
 var qemuConfigParamSet = newParamSet(qemuConfigParams)

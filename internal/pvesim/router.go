@@ -28,9 +28,17 @@ type route struct {
 	path   string
 	params []Param
 	handle handlerFunc
+	// perm is the schema's "permissions", checked before the handler.
+	perm permission
 	// proxyNode marks routes PVE proxies to {node} (schema "proxyto"):
 	// the node is resolved before parameters are validated.
 	proxyNode bool
+	// rest makes the last {param} take the rest of the path, slashes
+	// included, as PVE's fragmentDelimiter '' does for volume IDs.
+	rest bool
+	// since is the major PVE version that has the route (0: every
+	// version the simulator plays); older versions answer 501.
+	since int
 
 	segs []string
 	set  paramSet
@@ -69,6 +77,7 @@ func newRouter(routes []route) *router {
 	rt := &router{}
 	for i := range routes {
 		r := routes[i]
+		r.params = withSchemaFormats(r.method, r.path, r.params)
 		r.segs = splitPath(r.path)
 		r.set = newParamSet(r.params)
 		rt.routes = append(rt.routes, &r)
@@ -95,7 +104,7 @@ func (rt *router) find(method, path string) (*route, map[string]string) {
 	var bestVars map[string]string
 	bestLiterals := -1
 	for _, r := range rt.routes {
-		if r.method != method || len(r.segs) != len(segs) {
+		if r.method != method || len(r.segs) != len(segs) && !(r.rest && len(segs) > len(r.segs)) {
 			continue
 		}
 		vars := map[string]string{}
@@ -104,6 +113,9 @@ func (rt *router) find(method, path string) (*route, map[string]string) {
 		for i, s := range r.segs {
 			if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
 				vars[s[1:len(s)-1]] = segs[i]
+				if r.rest && i == len(r.segs)-1 {
+					vars[s[1:len(s)-1]] = strings.Join(segs[i:], "/")
+				}
 				continue
 			}
 			if s != segs[i] {
@@ -250,7 +262,7 @@ func (c *Cluster) serve(r *http.Request, body []byte, m match) (any, *apiError) 
 	}
 
 	rt, vars := m.rt, m.vars
-	if rt == nil {
+	if rt == nil || rt.since > c.major() {
 		return nil, notImplemented(r.Method, rel)
 	}
 	for k, v := range vars {
@@ -258,6 +270,9 @@ func (c *Cluster) serve(r *http.Request, body []byte, m match) (any, *apiError) 
 			return nil, paramErr(k, "duplicate parameter (already defined in URI) with conflicting values!")
 		}
 		params[k] = v
+	}
+	if err := c.authorize(rt.perm, user, params); err != nil {
+		return nil, err
 	}
 	req := &request{params: params, user: user}
 	if rt.proxyNode {

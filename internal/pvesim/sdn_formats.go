@@ -55,15 +55,6 @@ func fmtIP(v string) error {
 	return nil
 }
 
-func fmtNodeList(v string) error {
-	for _, n := range splitList(v) {
-		if err := fmtNodeName(n); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // subnetID is the ID PVE gives a subnet: "<zone>-<cidr with / as ->".
 func subnetID(zone, cidr string) string {
 	return zone + "-" + strings.ReplaceAll(cidr, "/", "-")

@@ -60,7 +60,7 @@ func (c *Cluster) listSubnets(req *request) (any, error) {
 	vnet := req.str("vnet")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.vnetAccess(vnet); err != nil {
+	if err := c.vnetAccess(req.user, vnet, sdnRead...); err != nil {
 		return nil, err
 	}
 	objs, digest := c.sdn.view(listMode(req), subnetsOf)
@@ -80,7 +80,7 @@ func (c *Cluster) readSubnet(req *request) (any, error) {
 	vnet, id := req.str("vnet"), req.str("subnet")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.vnetAccess(vnet); err != nil {
+	if err := c.vnetAccess(req.user, vnet, sdnRead...); err != nil {
 		return nil, err
 	}
 	objs, digest := c.sdn.view(listMode(req), subnetsOf)
@@ -104,7 +104,7 @@ func (c *Cluster) createSubnet(req *request) (any, error) {
 	values := sectionValues(req, "subnet", "type", "lock-token")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.vnetAccess(vnet); err != nil {
+	if err := c.vnetAccess(req.user, vnet, "SDN.Allocate"); err != nil {
 		return nil, err
 	}
 	return c.lockedWrite("create sdn subnet object failed", req, func() *apiError {
@@ -128,7 +128,7 @@ func (c *Cluster) updateSubnet(req *request) (any, error) {
 	vnet, id := req.str("vnet"), req.str("subnet")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.vnetAccess(vnet); err != nil {
+	if err := c.vnetAccess(req.user, vnet, "SDN.Allocate"); err != nil {
 		return nil, err
 	}
 	return c.lockedWrite("update sdn subnet object failed", req, func() *apiError {
@@ -164,7 +164,7 @@ func (c *Cluster) deleteSubnet(req *request) (any, error) {
 	vnet, id := req.str("vnet"), req.str("subnet")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.vnetAccess(vnet); err != nil {
+	if err := c.vnetAccess(req.user, vnet, "SDN.Allocate"); err != nil {
 		return nil, err
 	}
 	return c.lockedWrite("delete sdn subnet object failed", req, func() *apiError {

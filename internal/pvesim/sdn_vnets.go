@@ -11,14 +11,21 @@ var vnetOptions = map[string]bool{"zone": true, "tag": false, "alias": false, "v
 func vnetsOf(c sdnConfig) sdnFile { return c.vnets }
 
 // vnetAccess is PVE's check_vnet_access: the vnet must exist in the edited
-// config. It runs before the config lock, so its error has no prefix.
-// Caller holds mu.
-func (c *Cluster) vnetAccess(id string) *apiError {
-	if _, ok := c.sdn.pending.vnets[id]; !ok {
+// config and the caller hold one of privs on /sdn/zones/<zone>/<vnet>. It
+// runs before the config lock, so its error has no prefix. Caller holds mu.
+func (c *Cluster) vnetAccess(user, id string, privs ...string) *apiError {
+	v, ok := c.sdn.pending.vnets[id]
+	if !ok {
 		return failf("sdn vnet '%s' does not exist", id)
+	}
+	if err := c.acl.CheckAny(user, "/sdn/zones/"+v["zone"]+"/"+id, privs...); err != nil {
+		return apiErr(err)
 	}
 	return nil
 }
+
+// sdnRead is what listing or reading an SDN object takes.
+var sdnRead = []string{"SDN.Audit", "SDN.Allocate"}
 
 // vnetHasSubnets is get_subnets on the edited config. Caller holds mu.
 func (c *Cluster) vnetHasSubnets(vnet string) bool {
@@ -91,6 +98,13 @@ func (c *Cluster) listVnets(req *request) (any, error) {
 	out := []map[string]any{}
 	for _, id := range sortedKeys(objs) {
 		o := objs[id]
+		zone := c.sdn.pending.vnets[id]["zone"]
+		if zone == "" {
+			zone = c.sdn.running.vnets[id]["zone"]
+		}
+		if !c.acl.HasAny(req.user, "/sdn/zones/"+zone+"/"+id, sdnRead...) {
+			continue
+		}
 		o["vnet"], o["digest"] = id, digest
 		out = append(out, o)
 	}
@@ -101,7 +115,7 @@ func (c *Cluster) readVnet(req *request) (any, error) {
 	id := req.str("vnet")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.vnetAccess(id); err != nil {
+	if err := c.vnetAccess(req.user, id, sdnRead...); err != nil {
 		return nil, err
 	}
 	objs, digest := c.sdn.view(listMode(req), vnetsOf)
@@ -140,7 +154,7 @@ func (c *Cluster) updateVnet(req *request) (any, error) {
 	id := req.str("vnet")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.vnetAccess(id); err != nil {
+	if err := c.vnetAccess(req.user, id, "SDN.Allocate"); err != nil {
 		return nil, err
 	}
 	return c.lockedWrite("update sdn vnet object failed", req, func() *apiError {
@@ -177,7 +191,7 @@ func (c *Cluster) deleteVnet(req *request) (any, error) {
 	id := req.str("vnet")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.vnetAccess(id); err != nil {
+	if err := c.vnetAccess(req.user, id, "SDN.Allocate"); err != nil {
 		return nil, err
 	}
 	return c.lockedWrite("delete sdn vnet object failed", req, func() *apiError {

@@ -94,6 +94,9 @@ func (c *Cluster) listZones(req *request) (any, error) {
 		if t := req.str("type"); t != "" && o["type"] != t {
 			continue
 		}
+		if !c.acl.HasAny(req.user, "/sdn/zones/"+id, sdnRead...) {
+			continue
+		}
 		o["zone"], o["digest"] = id, digest
 		out = append(out, o)
 	}

@@ -27,8 +27,11 @@ func TestParamCheck(t *testing.T) {
 		{strP("node").format(fmtNodeName), "pve_1", "invalid format - value does not look like a valid node name"},
 		{strP("name").format(fmtDNSName), "web-1.example", ""},
 		{strP("name").format(fmtDNSName), "web_1", "invalid format - value does not look like a valid DNS name"},
-		{strP("ns").format(fmtAddressList), "1.1.1.1 2001:db8::1", ""},
-		{strP("delete").format(fmtConfigIDList), "net0,Cores", "invalid format - invalid configuration ID 'Cores'"},
+		{strP("ns").formatRef("address-list"), "1.1.1.1 2001:db8::1 dns.example", ""},
+		{strP("ns").formatRef("address-list"), "1.1.1.1,bad_name!", "invalid format - value does not look like a valid address: bad_name!"},
+		{strP("peers").formatRef("ip-list"), "10.0.0.1;dns.example", "invalid format - value does not look like a valid IP address"},
+		{strP("delete").format(fmtConfigIDList), "net0,Cores", ""}, // CONFIGID_RE ignores case
+		{strP("delete").format(fmtConfigIDList), "net0,1net", "invalid format - invalid configuration ID '1net'"},
 	}
 	for _, tt := range tests {
 		if got := tt.p.check("k", tt.value); got != tt.want {
@@ -56,14 +59,14 @@ func TestPropertyStrings(t *testing.T) {
 		{"net model only", netFormat, "virtio,bridge=vmbr0", "virtio,bridge=vmbr0", ""},
 		{"net ordering", netFormat, "tag=5,firewall=1,virtio=BC:24:11:00:00:01,bridge=vmbr0", "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1,tag=5", ""},
 		{"net explicit model and mac", netFormat, "model=e1000,macaddr=BC:24:11:00:00:02", "e1000=BC:24:11:00:00:02", ""},
-		{"net multicast mac", netFormat, "virtio=01:00:5E:00:00:01", "", "format error\nmacaddr: invalid format - MAC address '01:00:5E:00:00:01' is not unicast"},
-		{"net unknown key", netFormat, "virtio,colour=red", "", "format error\ncolour: property is not defined in schema and the schema does not allow additional properties"},
+		{"net multicast mac", netFormat, "virtio=01:00:5E:00:00:01", "", "format error\nmacaddr: invalid format - value does not look like a valid unicast MAC address"},
+		{"net unknown key", netFormat, "virtio,colour=red", "", "invalid key in comma-separated list property: colour"},
 		{"net missing model", netFormat, "bridge=vmbr0", "", "format error\nmodel: property is missing and it is not optional"},
 		{"disk default key and alias", driveFormats["scsi"], "size=32G,volume=local-lvm:vm-1-disk-0,cache=none", "local-lvm:vm-1-disk-0,cache=none,size=32G", ""},
-		{"disk key of another bus", driveFormats["ide"], "local-lvm:vm-1-disk-0,iothread=1", "", "format error\niothread: property is not defined in schema and the schema does not allow additional properties"},
+		{"disk key of another bus", driveFormats["ide"], "local-lvm:vm-1-disk-0,iothread=1", "", "invalid key in comma-separated list property: iothread"},
 		{"ipconfig", ipconfigFormat, "gw=10.0.0.1,ip=10.0.0.5/24", "gw=10.0.0.1,ip=10.0.0.5/24", ""},
 		{"ipconfig dhcp", ipconfigFormat, "ip=dhcp,ip6=auto", "ip=dhcp,ip6=auto", ""},
-		{"ipconfig without key", ipconfigFormat, "10.0.0.5/24", "", "format error\n10.0.0.5/24: value without key, but schema does not define a default key"},
+		{"ipconfig without key", ipconfigFormat, "10.0.0.5/24", "", "value without key, but schema does not define a default key"},
 		{"memory", memoryFormat, "2048", "2048", ""},
 		{"memory minimum", memoryFormat, "current=8", "", "format error\ncurrent: value must have a minimum value of 16"},
 	}

@@ -11,6 +11,9 @@ type CloudInit struct {
 	SSHKeys      []string
 	DNSServers   []string
 	SearchDomain string
+	// Password is sent when set and never read back: PVE stores it hashed and shows it masked,
+	// so an empty Password means "leave the VM's password as it is".
+	Password string
 }
 
 // params renders the config keys; empty values are deleted so removing a setting in Terraform
@@ -27,6 +30,9 @@ func (ci CloudInit) params(p map[string]any, del *[]string) {
 	set("sshkeys", encodeSSHKeys(ci.SSHKeys))
 	set("nameserver", strings.Join(ci.DNSServers, " "))
 	set("searchdomain", ci.SearchDomain)
+	if ci.Password != "" {
+		p["cipassword"] = ci.Password
+	}
 }
 
 func (ci CloudInit) equal(o CloudInit) bool {

@@ -42,6 +42,9 @@ func SplitTags(tags []string) (id string, user []string) {
 			continue
 		}
 		seen[t] = true
+		if strings.HasPrefix(t, MovePrefix) || t == FencedTag {
+			continue // moxxie's records (a move in flight, a fenced copy), not the user's
+		}
 		if m := identityTag.FindStringSubmatch(t); m != nil {
 			if id == "" {
 				id = m[1]
@@ -52,6 +55,35 @@ func SplitTags(tags []string) (id string, user []string) {
 	}
 	sort.Strings(user)
 	return id, user
+}
+
+// MovePrefix starts the tag a cross-datacenter move puts on the VM while it is in flight
+// (see package migration); it travels with the VM's config, so an interrupted move can be
+// finished from wherever the VM is.
+const MovePrefix = "moxxie-move."
+
+// FencedTag marks a stale copy of a VM that a failover replaced: the copy left in a datacenter
+// that came back. Identity searches pass over it and moxxie never starts it.
+const FencedTag = "moxxie-fenced"
+
+// IsFenced reports whether tags hold FencedTag.
+func IsFenced(tags []string) bool {
+	for _, t := range tags {
+		if strings.TrimSpace(t) == FencedTag {
+			return true
+		}
+	}
+	return false
+}
+
+// MoveTag returns the move tag among tags, or "".
+func MoveTag(tags []string) string {
+	for _, t := range tags {
+		if strings.HasPrefix(strings.TrimSpace(t), MovePrefix) {
+			return strings.TrimSpace(t)
+		}
+	}
+	return ""
 }
 
 // ParseTags splits PVE's tag string; PVE writes ';' but accepts ',' and spaces too.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,40 +16,102 @@ import (
 )
 
 // maxCreateAttempts bounds the VMID race: each lost race means another writer took the id, so
-// the next nextid answer is higher; many rounds mean something else is wrong.
+// the next choice is higher; many rounds mean something else is wrong.
 const maxCreateAttempts = 25
 
 // Manager runs VM lifecycles. One Manager serves a whole provider process, so VMIDs handed to
 // parallel creates in the same run never collide with each other; collisions with other
-// processes (other workspaces) are resolved by retrying, as PVE's nextid is racy by design.
+// processes (other workspaces) are resolved by retrying, as PVE reserves no VMID before a create.
 type Manager struct {
-	mu       sync.Mutex
-	reserved map[string]map[int]bool // dc -> VMIDs being created by this process
+	mu    sync.Mutex
+	pools map[string]*vmidPool // by datacenter
 }
 
-// NewManager returns a Manager with no reservations.
-func NewManager() *Manager { return &Manager{reserved: map[string]map[int]bool{}} }
+// vmidPool is what this process knows of a datacenter's VMIDs: the lowest one PVE would hand out
+// when the pool was first needed (/cluster/nextid, which honours the datacenter's next-id range)
+// and every VMID known to be taken: listed by /cluster/resources, claimed by this process, or
+// lost to another writer. New VMIDs are chosen from it, so a run's creates cost one nextid and
+// one listing per datacenter rather than a nextid each.
+type vmidPool struct {
+	mu     sync.Mutex // held while seeding, so parallel creates share one seeding
+	seeded bool
+	floor  int
+	taken  map[int]bool
 
-func (m *Manager) reserve(dc string, from int) int {
+	ruleMu sync.Mutex // held while the datacenter's HA rules are written (affinity.go)
+}
+
+// NewManager returns a Manager that knows no VMIDs yet.
+func NewManager() *Manager { return &Manager{pools: map[string]*vmidPool{}} }
+
+func (m *Manager) pool(dc string) *vmidPool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := m.reserved[dc]
-	if r == nil {
-		r = map[int]bool{}
-		m.reserved[dc] = r
+	p := m.pools[dc]
+	if p == nil {
+		p = &vmidPool{taken: map[int]bool{}}
+		m.pools[dc] = p
 	}
-	id := from
-	for r[id] {
+	return p
+}
+
+// seed reads the datacenter the first time this process creates in it; the caller holds p.mu.
+func (p *vmidPool) seed(ctx context.Context, c *dcrouter.Client) error {
+	if p.seeded {
+		return nil
+	}
+	floor, err := c.NextID(ctx)
+	if err != nil {
+		return err
+	}
+	p.floor = floor
+	if err := p.learn(ctx, c); err != nil {
+		return err
+	}
+	p.seeded = true
+	return nil
+}
+
+// nextVMID claims the lowest VMID at or above the floor that is not known to be taken. The
+// datacenter is read the first time (and after a lost race: lost), not for every create.
+func (m *Manager) nextVMID(ctx context.Context, c *dcrouter.Client) (int, error) {
+	p := m.pool(c.DC())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.seed(ctx, c); err != nil {
+		return 0, err
+	}
+	id := p.floor
+	for p.taken[id] {
 		id++
 	}
-	r[id] = true
-	return id
+	p.taken[id] = true
+	return id, nil
 }
 
-func (m *Manager) release(dc string, id int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.reserved[dc], id)
+// learn marks every VMID the datacenter lists as taken; the caller holds p.mu.
+func (p *vmidPool) learn(ctx context.Context, c *dcrouter.Client) error {
+	res, err := c.ClusterResources(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if r.Type == "qemu" || r.Type == "lxc" {
+			p.taken[r.VMID] = true
+		}
+	}
+	return nil
+}
+
+// lost records a VMID another writer holds and reads the datacenter again: whoever took it may be
+// creating more.
+func (m *Manager) lost(ctx context.Context, c *dcrouter.Client, vmid int) error {
+	p := m.pool(c.DC())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.taken[vmid] = true
+	c.ForgetResources()
+	return p.learn(ctx, c)
 }
 
 // Create makes the VM with identity id and returns it as the datacenter now holds it. A create
@@ -56,11 +119,9 @@ func (m *Manager) release(dc string, id int) {
 // a second VM.
 func (m *Manager) Create(ctx context.Context, c *dcrouter.Client, id string, s Spec) (VM, error) {
 	node := s.Node
-	if node == "" {
-		var err error
-		if node, err = ChooseNode(ctx, c); err != nil {
-			return VM{}, err
-		}
+	if node == "" && s.Clone == nil {
+		// The caller places VMs (the provider packs a run's VMs onto the nodes); this only makes them.
+		return VM{}, errors.New("no node to create the VM on")
 	}
 	var vmid int
 	var err error
@@ -75,15 +136,18 @@ func (m *Manager) Create(ctx context.Context, c *dcrouter.Client, id string, s S
 	if err != nil {
 		return VM{DC: c.DC(), Node: node, VMID: vmid}, err
 	}
+	// A new VM is stopped until its start task succeeds (PVE's qmstart ends when the VM runs),
+	// so Observe need not ask for the power state.
+	status := "stopped"
 	if s.Clone != nil {
 		// The clone has the template's settings; bring it to the spec (disks grow, NICs,
 		// cloud-init, identity tag).
-		_, cur, err := Observe(ctx, c, node, vmid, "stopped")
+		_, cur, err := Observe(ctx, c, node, vmid, status)
 		if err != nil {
 			return VM{}, err
 		}
 		if err := Update(ctx, c, id, cur, Spec{Name: s.Name, Cores: s.Cores, MemoryMB: s.MemoryMB, Tags: s.Tags, Description: s.Description,
-			NICs: s.NICs, Disks: s.Disks, CloudInit: s.CloudInit}); err != nil {
+			Storage: s.Storage, NICs: s.NICs, Disks: s.Disks, CloudInit: s.CloudInit}); err != nil {
 			return VM{DC: c.DC(), Node: node, VMID: vmid}, fmt.Errorf("VM %d was cloned on %s but could not be configured: %w", vmid, node, err)
 		}
 	}
@@ -91,13 +155,15 @@ func (m *Manager) Create(ctx context.Context, c *dcrouter.Client, id string, s S
 		if err := Start(ctx, c, node, vmid); err != nil {
 			return VM{DC: c.DC(), Node: node, VMID: vmid}, fmt.Errorf("VM %d was created on %s but did not start: %w", vmid, node, err)
 		}
+		status = "running"
 	}
-	_, eff, err := Observe(ctx, c, node, vmid, "")
+	_, eff, err := Observe(ctx, c, node, vmid, status)
 	return eff, err
 }
 
-// ours reports whether the VM at vmid, once its creation has finished, carries identity id.
-func (m *Manager) ours(ctx context.Context, c *dcrouter.Client, id string, vmid int) (bool, error) {
+// owns reports whether the VM at vmid, once its creation has finished, carries tag (an identity
+// tag, or the tag of a restore: see Claim).
+func (m *Manager) owns(ctx context.Context, c *dcrouter.Client, tag string, vmid int) (bool, error) {
 	c.ForgetResources()
 	loc, found, err := LocateVMID(ctx, c, vmid)
 	if err != nil || !found {
@@ -107,13 +173,13 @@ func (m *Manager) ours(ctx context.Context, c *dcrouter.Client, id string, vmid 
 		return false, err
 	}
 	c.ForgetResources()
-	mine, found, err := Locate(ctx, c, id)
+	mine, found, err := locateTag(ctx, c, tag)
 	return found && mine.VMID == vmid, err
 }
 
 // clone copies the template into a new VM on the template's node.
 func (m *Manager) clone(ctx context.Context, c *dcrouter.Client, id string, s Spec) (int, error) {
-	return m.claimVMID(ctx, c, id, func(vmid int) (string, error) {
+	return m.Claim(ctx, c, IdentityTag(id), func(vmid int) (string, error) {
 		p := map[string]any{"newid": vmid, "name": s.Name, "full": s.Clone.Full}
 		if s.Clone.Full && len(s.Disks) > 0 {
 			p["storage"] = s.Disks[0].Storage
@@ -126,44 +192,47 @@ func (m *Manager) clone(ctx context.Context, c *dcrouter.Client, id string, s Sp
 
 // createConfig makes a new, empty VM with the spec's settings.
 func (m *Manager) createConfig(ctx context.Context, c *dcrouter.Client, id, node string, s Spec) (int, error) {
-	return m.claimVMID(ctx, c, id, func(vmid int) (string, error) {
+	return m.Claim(ctx, c, IdentityTag(id), func(vmid int) (string, error) {
 		return c.CreateVM(ctx, node, createParams(id, vmid, s))
 	}, func(vmid int) string { return fmt.Sprintf("creating VM %d on %s", vmid, node) })
 }
 
-// claimVMID runs submit (a create or a clone) with VMIDs from nextid until one is not taken. VMIDs
-// handed to this process's other creates are skipped; a lost race with another writer ("already
-// exists") is retried with the next id.
-func (m *Manager) claimVMID(ctx context.Context, c *dcrouter.Client, id string, submit func(vmid int) (string, error), what func(vmid int) string) (int, error) {
+// Claim runs submit (a create, clone or restore of a guest that will carry tag) with VMIDs this
+// process has not handed out and the datacenter did not list until one is not taken, and waits
+// for its task; a lost race with another writer ("already exists") is retried with the next free
+// id. It is the one way moxxie chooses a VMID for a new guest.
+func (m *Manager) Claim(ctx context.Context, c *dcrouter.Client, tag string, submit func(vmid int) (string, error), what func(vmid int) string) (int, error) {
 	var lastErr error
 	for attempt := 0; attempt < maxCreateAttempts; attempt++ {
-		next, err := c.NextID(ctx)
+		vmid, err := m.nextVMID(ctx, c)
 		if err != nil {
 			return 0, err
 		}
-		vmid := m.reserve(c.DC(), next)
 		upid, err := submit(vmid)
 		if err == nil {
-			err = c.WaitTask(ctx, upid)
-			m.release(c.DC(), vmid)
-			if err != nil {
+			if err := c.WaitTask(ctx, upid); err != nil {
 				return vmid, fmt.Errorf("%s: %w", what(vmid), err)
 			}
 			return vmid, nil
 		}
-		m.release(c.DC(), vmid)
 		// "already exists" is either another writer's VM (a VMID race) or our own create whose
 		// answer was lost and that the client sent again; a broken connection may also hide an
 		// applied create. Either way, what carries our identity is ours: adopt it, never make a
 		// second one. PVE writes the settings (our identity tag among them) only when the create
 		// task ends, so first wait for whatever holds the VMID to finish being created.
-		if owned, oerr := m.ours(ctx, c, id, vmid); oerr != nil {
-			return 0, fmt.Errorf("%s: %w (and checking whether it exists: %v)", what(vmid), err, oerr)
+		if owned, oerr := m.owns(ctx, c, tag, vmid); oerr != nil {
+			// Unknown whether PVE took the create (the datacenter stopped answering, say). Report
+			// the VMID it was sent with: until the create ends and writes its tags, that VMID is
+			// the only way the next apply can find the VM, which it then judges by its tags.
+			return vmid, fmt.Errorf("%s: %w (and checking whether it exists: %v)", what(vmid), err, oerr)
 		} else if owned {
 			return vmid, nil
 		}
 		if dcrouter.IsAlreadyExists(err) {
 			lastErr = err
+			if lerr := m.lost(ctx, c, vmid); lerr != nil {
+				return 0, fmt.Errorf("%s: %w (and reading the datacenter's VMIDs: %v)", what(vmid), err, lerr)
+			}
 			continue
 		}
 		return 0, err
@@ -197,26 +266,19 @@ func NodeUsage(r dcrouter.Resource) placement.NodeUsage {
 
 // Locate finds the VM carrying identity id in one datacenter with a single /cluster/resources call.
 func Locate(ctx context.Context, c *dcrouter.Client, id string) (Location, bool, error) {
-	res, err := c.ClusterResources(ctx, "vm")
+	return locateTag(ctx, c, IdentityTag(id))
+}
+
+// locateTag is the one guest carrying tag; more than one is an error naming them. Fenced copies
+// are not the VM and never count.
+func locateTag(ctx context.Context, c *dcrouter.Client, tag string) (Location, bool, error) {
+	res, err := c.GuestsTagged(ctx, tag)
 	if err != nil {
 		return Location{}, false, err
 	}
-	return find(res, id)
-}
-
-func find(res []dcrouter.Resource, id string) (Location, bool, error) {
-	want := IdentityTag(id)
 	var hits []Location
-	for _, r := range res {
-		if r.Type != "qemu" {
-			continue
-		}
-		for _, t := range r.TagList() {
-			if t == want {
-				hits = append(hits, Location{Node: r.Node, VMID: r.VMID, Lock: r.Lock, Status: r.Status})
-				break
-			}
-		}
+	for _, r := range withFenced(res, false) {
+		hits = append(hits, Location{Node: r.Node, VMID: r.VMID, Lock: r.Lock, Status: r.Status})
 	}
 	switch len(hits) {
 	case 0:
@@ -224,8 +286,49 @@ func find(res []dcrouter.Resource, id string) (Location, bool, error) {
 	case 1:
 		return hits[0], true, nil
 	default:
-		return Location{}, false, fmt.Errorf("identity %s is carried by %d VMs (%d and %d); remove the tag %s from all but one", id, len(hits), hits[0].VMID, hits[1].VMID, want)
+		return Location{}, false, fmt.Errorf("tag %s is carried by %d VMs (%d and %d); remove it from all but one", tag, len(hits), hits[0].VMID, hits[1].VMID)
 	}
+}
+
+// TaggedCarriers returns the guests of the datacenter's current /cluster/resources view that
+// carry identity id, fenced copies included: the one search for an identity, per datacenter here
+// and across datacenters in package migration. The view's tag index answers it, so a walk finding
+// each of n VMs does not scan the listing n times.
+func TaggedCarriers(ctx context.Context, c *dcrouter.Client, id string) ([]dcrouter.Resource, error) {
+	return c.GuestsTagged(ctx, IdentityTag(id))
+}
+
+// Carriers returns the guests of a list that carry identity id and are not fenced. Fenced copies
+// (FencedTag) are not the VM any more; FencedCarriers lists them.
+func Carriers(res []dcrouter.Resource, id string) []dcrouter.Resource {
+	return withFenced(CarriersOf(res, IdentityTag(id)), false)
+}
+
+// FencedCarriers returns the fenced copies of identity id in a list of guests.
+func FencedCarriers(res []dcrouter.Resource, id string) []dcrouter.Resource {
+	return withFenced(CarriersOf(res, IdentityTag(id)), true)
+}
+
+// withFenced keeps the guests that are fenced (fenced = true) or those that are not.
+func withFenced(rs []dcrouter.Resource, fenced bool) []dcrouter.Resource {
+	var out []dcrouter.Resource
+	for _, r := range rs {
+		if IsFenced(r.TagList()) == fenced {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// CarriersOf returns the qemu guests of a list that carry tag.
+func CarriersOf(res []dcrouter.Resource, tag string) []dcrouter.Resource {
+	var out []dcrouter.Resource
+	for _, r := range res {
+		if r.Type == "qemu" && slices.Contains(r.TagList(), tag) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Observe reads one VM with a single call: PVE's pending view lists every config key with its
@@ -317,6 +420,8 @@ func Update(ctx context.Context, c *dcrouter.Client, id string, cur VM, s Spec) 
 		}
 	}
 	switch {
+	case s.Started && !cur.Running && cur.Fenced:
+		return fencedError(c.DC(), cur.VMID)
 	case s.Started && !cur.Running:
 		return Start(ctx, c, cur.Node, cur.VMID) // a fresh start runs the new config
 	case !s.Started && cur.Running:
@@ -403,6 +508,11 @@ func destroyUnused(ctx context.Context, c *dcrouter.Client, node string, vmid in
 	return c.UpdateVMConfig(ctx, node, vmid, map[string]any{"delete": strings.Join(del, ",")})
 }
 
+// fencedError refuses to start a fenced copy: another copy of the VM runs elsewhere.
+func fencedError(dc string, vmid int) error {
+	return fmt.Errorf("VM %d in datacenter %s is a fenced copy (tag %s) of a VM that failed over; moxxie never starts it, since the VM runs elsewhere", vmid, dc, FencedTag)
+}
+
 // Start boots the VM and waits for it. A start whose answer was lost and that was sent again
 // fails with "already running": that is the state asked for.
 func Start(ctx context.Context, c *dcrouter.Client, node string, vmid int) error {
@@ -416,12 +526,53 @@ func Start(ctx context.Context, c *dcrouter.Client, node string, vmid int) error
 		}
 		return err
 	}
-	return nil
+	return waitHA(ctx, c, upid, node, vmid, "running")
+}
+
+// waitHA waits for the VM's status after a start or shutdown whose task was the HA stack's
+// (hastart, hastop: node affinity makes VMs HA resources), which only requests the state and
+// has it acted on a moment later. Any other task ends with the VM in its state: no read.
+func waitHA(ctx context.Context, c *dcrouter.Client, upid, node string, vmid int, status string) error {
+	if u, err := dcrouter.ParseUPID(upid); err != nil || !strings.HasPrefix(u.Type, "ha") {
+		return nil
+	}
+	return waitStatus(ctx, c, node, vmid, status)
+}
+
+// waitStatus waits until the VM is in status.
+func waitStatus(ctx context.Context, c *dcrouter.Client, node string, vmid int, status string) error {
+	for wait := 20 * time.Millisecond; ; wait = min(wait*2, time.Second) {
+		st, err := c.VMStatus(ctx, node, vmid)
+		if err != nil {
+			return err
+		}
+		if st.Status == status {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("VM %d on %s is %s, not yet %s: %w", vmid, node, st.Status, status, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // waitUnlocked waits while an adopted VM is still being created (lock "create"), so the caller
 // does not configure it half-way.
+// WaitCreated waits until no create or clone holds the VM at loc (or the VM is gone): only then
+// does PVE show its settings, its identity tag among them.
+func WaitCreated(ctx context.Context, c *dcrouter.Client, loc Location) error {
+	return waitUnlocked(ctx, c, loc)
+}
+
 func waitUnlocked(ctx context.Context, c *dcrouter.Client, loc Location) error {
+	return waitLock(ctx, c, loc, "create", "clone")
+}
+
+// waitLock waits while the VM at loc holds one of the locks (or until it is gone).
+func waitLock(ctx context.Context, c *dcrouter.Client, loc Location, locks ...string) error {
 	for wait := 50 * time.Millisecond; ; wait = min(wait*2, time.Second) {
 		st, err := c.VMStatus(ctx, loc.Node, loc.VMID)
 		if dcrouter.IsNotFound(err) {
@@ -430,7 +581,7 @@ func waitUnlocked(ctx context.Context, c *dcrouter.Client, loc Location) error {
 		if err != nil {
 			return err
 		}
-		if st.Lock != "create" && st.Lock != "clone" {
+		if !slices.Contains(locks, st.Lock) {
 			return nil
 		}
 		t := time.NewTimer(wait)
@@ -452,14 +603,19 @@ func Shutdown(ctx context.Context, c *dcrouter.Client, node string, vmid int) er
 	if err != nil {
 		return err
 	}
-	return c.WaitTask(ctx, upid)
+	if err := c.WaitTask(ctx, upid); err != nil {
+		return err
+	}
+	return waitHA(ctx, c, upid, node, vmid, "stopped")
 }
 
 // Delete stops the VM if it runs and destroys it with its disks. A VM that is already gone is
-// not an error: that is the state Delete wants.
+// not an error: that is the state Delete wants. A destroy already under way (lock "destroyed":
+// an earlier attempt whose answer was lost) is waited out rather than started twice.
 func Delete(ctx context.Context, c *dcrouter.Client, node string, vmid int) error {
+	loc := Location{Node: node, VMID: vmid}
 	// A VM whose create or clone is still running cannot be destroyed yet.
-	if err := waitUnlocked(ctx, c, Location{Node: node, VMID: vmid}); err != nil {
+	if err := waitLock(ctx, c, loc, "create", "clone", "destroyed"); err != nil {
 		return err
 	}
 	st, err := c.VMStatus(ctx, node, vmid)
@@ -481,6 +637,16 @@ func Delete(ctx context.Context, c *dcrouter.Client, node string, vmid int) erro
 	upid, err := c.DeleteVM(ctx, node, vmid, true)
 	if dcrouter.IsNotFound(err) {
 		return nil
+	}
+	if err != nil && strings.Contains(err.Error(), "locked (destroyed)") {
+		// Our own resent DELETE found the first one running: wait for it to finish.
+		if werr := waitLock(ctx, c, loc, "destroyed"); werr != nil {
+			return werr
+		}
+		if _, serr := c.VMStatus(ctx, node, vmid); dcrouter.IsNotFound(serr) {
+			return nil
+		}
+		return err
 	}
 	if err != nil {
 		return err

@@ -41,7 +41,7 @@ func TestUpdateParamsKeepsMACAndDeletesRemovedNICs(t *testing.T) {
 	old := VM{ID: "0123456789abcdef", Name: "a", Cores: 1, MemoryMB: 512, NICs: []NIC{
 		{Model: "virtio", MAC: "BC:24:11:00:00:01", Bridge: "mxv100", IP: netip.MustParsePrefix("10.0.0.2/24"), Gateway: netip.MustParseAddr("10.0.0.1")},
 		{Model: "virtio", MAC: "BC:24:11:00:00:02", Bridge: "vmbr0", VLAN: 7},
-	}}
+	}, CloudInit: &CloudInit{}} // its drive, which carries ipconfig0 to the guest
 	spec := Spec{Name: "a", Cores: 1, MemoryMB: 512, NICs: []NIC{
 		{Model: "virtio", Bridge: "mxv101", IP: netip.MustParsePrefix("10.0.1.2/24"), Gateway: netip.MustParseAddr("10.0.1.1")},
 	}}
@@ -70,5 +70,39 @@ func TestEveryPVEModelRoundTrips(t *testing.T) {
 		if _, err := parseNIC(bad, ""); err == nil {
 			t.Errorf("parseNIC(%q) must fail", bad)
 		}
+	}
+}
+
+// A NIC with a managed address needs the cloud-init drive even without cloud-init settings: PVE
+// hands ipconfigN to the guest only through it. The drive goes next to the first disk, else on the
+// datacenter's storage.
+func TestAddressedNICGetsACloudInitDrive(t *testing.T) {
+	addressed := NIC{Model: "virtio", Bridge: "mxv100", IP: netip.MustParsePrefix("10.0.0.2/24"), Gateway: netip.MustParseAddr("10.0.0.1")}
+	plain := NIC{Model: "virtio", Bridge: "vmbr0"}
+	cases := []struct {
+		name string
+		spec Spec
+		want any // ide2, nil: none
+	}{
+		{"address, no cloud_init, no disk", Spec{Storage: "ceph-rbd", NICs: []NIC{addressed}}, "ceph-rbd:cloudinit"},
+		{"address next to the first disk", Spec{Storage: "ceph-rbd", NICs: []NIC{addressed}, Disks: []Disk{{Slot: "scsi0", SizeGB: 8, Storage: "nvme"}}}, "nvme:cloudinit"},
+		{"cloud_init without address", Spec{Storage: "zfs", CloudInit: &CloudInit{User: "debian"}}, "zfs:cloudinit"},
+		{"plain bridge only", Spec{Storage: "zfs", NICs: []NIC{plain}}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.spec.Name, tc.spec.Cores, tc.spec.MemoryMB = "a", 1, 512
+			if got := createParams("0123456789abcdef", 100, tc.spec)["ide2"]; got != tc.want {
+				t.Errorf("create: ide2 = %v, want %v", got, tc.want)
+			}
+			old := VM{ID: "0123456789abcdef", Name: "a", Cores: 1, MemoryMB: 512}
+			if got := updateParams(old.ID, old, tc.spec)["ide2"]; got != tc.want {
+				t.Errorf("update of a VM without drive: ide2 = %v, want %v", got, tc.want)
+			}
+			old.CloudInit = &CloudInit{}
+			if p := updateParams(old.ID, old, tc.spec); p != nil && p["ide2"] != nil {
+				t.Errorf("a VM that has its drive got another: %v", p["ide2"])
+			}
+		})
 	}
 }

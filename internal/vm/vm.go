@@ -11,7 +11,7 @@ import (
 // Spec is what the user asks for.
 type Spec struct {
 	Name        string
-	Node        string // empty: the node with the most free memory
+	Node        string // required unless cloning (a clone is made on its template's node)
 	Cores       int64
 	MemoryMB    int64
 	Started     bool
@@ -19,8 +19,10 @@ type Spec struct {
 	Description string
 	NICs        []NIC
 	Disks       []Disk
-	CloudInit   *CloudInit // nil: no cloud-init drive
+	CloudInit   *CloudInit // nil: no cloud-init settings (a drive all the same when a NIC has an address)
 	Clone       *Clone     // nil: a new, empty VM
+	// Storage is the datacenter's default storage, where drives moxxie adds by itself go.
+	Storage string
 	// RebootOnPending lets moxxie reboot a running VM when PVE keeps a change pending until then.
 	RebootOnPending bool
 }
@@ -45,6 +47,8 @@ type VM struct {
 	Status      string
 	Lock        string
 	Tags        []string // the user's tags, sorted, identity tag removed
+	Move        string   // the tag of a cross-datacenter move in flight, "" when none
+	Fenced      bool     // a stale copy a failover replaced (FencedTag): never started
 	Description string
 	NICs        []NIC
 	Disks       []Disk
@@ -65,6 +69,8 @@ type Location struct {
 func fromConfig(dc, node string, vmid int, cfg dcrouter.VMConfig) (VM, error) {
 	v := VM{DC: dc, Node: node, VMID: vmid, Name: cfg["name"], Description: cfg["description"], Lock: cfg["lock"]}
 	v.ID, v.Tags = SplitTags(ParseTags(cfg["tags"]))
+	v.Move = MoveTag(ParseTags(cfg["tags"]))
+	v.Fenced = IsFenced(ParseTags(cfg["tags"]))
 	nics, err := nicsFromConfig(cfg)
 	if err != nil {
 		return v, fmt.Errorf("VM %d: %w", vmid, err)
@@ -136,20 +142,40 @@ func createParams(id string, vmid int, s Spec) map[string]any {
 	if len(s.Disks) > 0 {
 		p["boot"] = "order=" + s.Disks[0].Slot
 	}
-	if s.CloudInit != nil {
+	if s.needsCloudInitDrive() {
 		p["ide2"] = s.cloudInitStorage() + ":cloudinit"
+	}
+	if s.CloudInit != nil {
 		var del []string
 		s.CloudInit.params(p, &del)
 	}
 	return p
 }
 
-// cloudInitStorage puts the cloud-init drive next to the first disk.
-func (s Spec) cloudInitStorage() string {
-	if len(s.Disks) > 0 {
-		return s.Disks[0].Storage
+// needsCloudInitDrive: the guest reads its settings, ipconfigN among them, only from the
+// cloud-init drive, so a NIC with a managed address needs one even without cloud-init settings.
+func (s Spec) needsCloudInitDrive() bool {
+	if s.CloudInit != nil {
+		return true
 	}
-	return "local-lvm"
+	for _, n := range s.NICs {
+		if n.ipconfigValue() != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// cloudInitStorage puts the cloud-init drive next to the first disk, else on the datacenter's
+// default storage.
+func (s Spec) cloudInitStorage() string {
+	switch {
+	case len(s.Disks) > 0 && s.Disks[0].Storage != "":
+		return s.Disks[0].Storage
+	case s.Storage != "":
+		return s.Storage
+	}
+	return "local-lvm" // PVE's default storage; only callers that know no datacenter get here
 }
 
 // updateParams is the PUT .../config body that turns old into s, or nil when nothing changes.
@@ -166,7 +192,7 @@ func updateParams(id string, old VM, s Spec) map[string]any {
 		p["memory"] = strconv.FormatInt(s.MemoryMB, 10)
 	}
 	if old.ID != id || JoinTags("", old.Tags) != JoinTags("", s.Tags) {
-		p["tags"] = JoinTags(id, s.Tags)
+		p["tags"] = JoinTags(id, append(append([]string(nil), s.Tags...), nonEmpty(old.Move)...))
 	}
 	if old.Description != s.Description {
 		if s.Description == "" {
@@ -176,11 +202,13 @@ func updateParams(id string, old VM, s Spec) map[string]any {
 		}
 	}
 	del = append(del, nicUpdates(p, old.NICs, s.NICs)...)
+	if s.needsCloudInitDrive() && old.CloudInit == nil {
+		p["ide2"] = s.cloudInitStorage() + ":cloudinit"
+	}
 	switch {
 	case s.CloudInit != nil && old.CloudInit == nil:
-		p["ide2"] = s.cloudInitStorage() + ":cloudinit"
 		s.CloudInit.params(p, &del)
-	case s.CloudInit != nil && !s.CloudInit.equal(*old.CloudInit):
+	case s.CloudInit != nil && (!s.CloudInit.equal(*old.CloudInit) || s.CloudInit.Password != ""):
 		var cidel []string
 		s.CloudInit.params(p, &cidel)
 		had := map[string]bool{"ciuser": old.CloudInit.User != "", "sshkeys": len(old.CloudInit.SSHKeys) > 0,
@@ -230,4 +258,11 @@ func nicUpdates(p map[string]any, old, want []NIC) []string {
 		}
 	}
 	return del
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }

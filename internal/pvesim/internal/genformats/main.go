@@ -1,0 +1,330 @@
+// Command genformats turns the property-string formats of the official PVE
+// API schema (shared/pve/api-schema.json, found in a parent folder) and the
+// named formats of named.json into Go tables for pvesim, so the simulator
+// checks config values by the schema's own definitions. Run through
+// `go generate ./internal/pvesim`.
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"go/format"
+	"log"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/moxxie/terraform-provider-moxxie/internal/pvesim/internal/perlre"
+
+	"github.com/moxxie/terraform-provider-moxxie/internal/pvesim/internal/apischema"
+)
+
+// prefixes limits the generated table to the API parts pvesim serves.
+var prefixes = []string{
+	"/nodes/{node}/qemu", "/cluster", "/nodes/{node}/storage", "/storage", "/pools",
+	"/nodes/{node}/tasks", "/access", "/nodes/{node}/status", "/nodes/{node}/network", "/nodes/{node}/vzdump",
+}
+
+// skipped are parts of the prefixes above pvesim does not serve.
+var skipped = []string{"/cluster/ceph", "/cluster/firewall", "/nodes/{node}/qemu/{vmid}/firewall", "/cluster/acme", "/cluster/notifications", "/cluster/metrics", "/cluster/backup-info", "/cluster/mapping", "/cluster/jobs", "/cluster/bulk-action"}
+
+type node struct {
+	Path string `json:"path"`
+	Info map[string]struct {
+		Parameters struct {
+			Properties map[string]map[string]any `json:"properties"`
+		} `json:"parameters"`
+	} `json:"info"`
+	Children []node `json:"children"`
+}
+
+func main() {
+	outPath := flag.String("o", "formats_schema_gen.go", "output file")
+	flag.Parse()
+	schemaPath := findSchema()
+	var roots []node
+	readJSON(schemaPath, &roots)
+	var named map[string]json.RawMessage
+	readJSON(filepath.Join("internal", "genformats", "named.json"), &named)
+
+	g := &gen{formats: map[string]map[string]map[string]any{}, byHash: map[string]string{}}
+	params := map[string]map[string]string{}
+	var walk func(n node)
+	walk = func(n node) {
+		if served(n.Path) {
+			for method, m := range n.Info {
+				props := m.Parameters.Properties
+				for _, name := range sortedKeys(props) {
+					ref := g.ref(name, props[name]["format"])
+					if ref == "" {
+						continue
+					}
+					k := method + " " + n.Path
+					if params[k] == nil {
+						params[k] = map[string]string{}
+					}
+					params[k][name] = ref
+				}
+			}
+		}
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	// The qemu config write names the qemu formats first, so they keep
+	// their key names ("net[n]").
+	for _, r := range roots {
+		walkFirst(r, "/nodes/{node}/qemu/{vmid}/config", func(n node) {
+			props := n.Info["POST"].Parameters.Properties
+			for _, name := range sortedKeys(props) {
+				g.ref(name, props[name]["format"])
+			}
+		})
+	}
+	for _, r := range roots {
+		walk(r)
+	}
+	for _, name := range sortedKeys(named) {
+		if name == "_comment" {
+			continue
+		}
+		var f map[string]map[string]any
+		if err := json.Unmarshal(named[name], &f); err != nil {
+			log.Fatalf("named.json %s: %v", name, err)
+		}
+		g.formats[name] = f
+	}
+	out := g.render(params)
+	src, err := format.Source(out)
+	if err != nil {
+		log.Fatalf("gofmt of the generated code: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(*outPath, src, 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func served(path string) bool {
+	for _, s := range skipped {
+		if strings.HasPrefix(path, s) {
+			return false
+		}
+	}
+	for _, p := range prefixes {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func walkFirst(n node, path string, f func(node)) {
+	if n.Path == path {
+		f(n)
+	}
+	for _, c := range n.Children {
+		walkFirst(c, path, f)
+	}
+}
+
+func findSchema() string {
+	p, err := apischema.Find()
+	if err != nil {
+		log.Fatal(err)
+	}
+	return p
+}
+
+func readJSON(path string, v any) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		log.Fatalf("%s: %v", path, err)
+	}
+}
+
+type gen struct {
+	formats map[string]map[string]map[string]any // ref -> key -> attributes
+	byHash  map[string]string
+}
+
+// ref names a parameter's format: a named format as it is, an object
+// format by the first parameter name it appeared under.
+func (g *gen) ref(param string, f any) string {
+	switch x := f.(type) {
+	case string:
+		return x
+	case map[string]any:
+		canon, _ := json.Marshal(x)
+		sum := sha256.Sum256(canon)
+		h := hex.EncodeToString(sum[:4])
+		if ref, ok := g.byHash[h]; ok {
+			return ref
+		}
+		ref := param
+		if _, taken := g.formats[ref]; taken {
+			ref = param + "@" + h
+		}
+		keys := map[string]map[string]any{}
+		for k, v := range x {
+			if m, ok := v.(map[string]any); ok {
+				keys[k] = m
+			}
+		}
+		g.formats[ref] = keys
+		g.byHash[h] = ref
+		return ref
+	}
+	return ""
+}
+
+func (g *gen) render(params map[string]map[string]string) []byte {
+	var b bytes.Buffer
+	b.WriteString("// Code generated by go run ./internal/genformats from shared/pve/api-schema.json and internal/genformats/named.json; DO NOT EDIT.\n\npackage pvesim\n\n")
+	b.WriteString("// schemaFormats are the property-string formats by reference: a qemu config\n// key's own format under the key's name, a named format under its name.\n")
+	b.WriteString("var schemaFormats = map[string]*propFormat{\n")
+	for _, ref := range sortedKeys(g.formats) {
+		g.renderFormat(&b, ref, g.formats[ref])
+	}
+	b.WriteString("}\n\n")
+	b.WriteString("// schemaParamFormats gives each route's parameters their format reference.\n")
+	b.WriteString("var schemaParamFormats = map[string]map[string]string{\n")
+	for _, route := range sortedKeys(params) {
+		fmt.Fprintf(&b, "%q: {", route)
+		for _, p := range sortedKeys(params[route]) {
+			fmt.Fprintf(&b, "%q: %q, ", p, params[route][p])
+		}
+		b.WriteString("},\n")
+	}
+	b.WriteString("}\n")
+	return b.Bytes()
+}
+
+func (g *gen) renderFormat(b *bytes.Buffer, ref string, keys map[string]map[string]any) {
+	fmt.Fprintf(b, "%q: {\n", ref)
+	aliases, models := map[string]string{}, map[string]string{}
+	for _, k := range sortedKeys(keys) {
+		a := keys[k]
+		if target, ok := a["alias"].(string); ok {
+			if _, isModel := a["keyAlias"]; isModel {
+				models[k] = target
+			} else {
+				aliases[k] = target
+			}
+			continue
+		}
+		if truthy(a["default_key"]) {
+			fmt.Fprintf(b, "defaultKey: %q,\n", k)
+		}
+	}
+	b.WriteString("keys: map[string]Param{\n")
+	for _, k := range sortedKeys(keys) {
+		if _, isAlias := keys[k]["alias"]; isAlias {
+			continue
+		}
+		fmt.Fprintf(b, "%q: %s,\n", k, param(ref, k, keys[k]))
+	}
+	b.WriteString("},\n")
+	if len(aliases) > 0 {
+		fmt.Fprintf(b, "aliases: %s,\n", stringMap(aliases))
+	}
+	if len(models) > 0 {
+		fmt.Fprintf(b, "modelKeys: %s,\n", stringMap(models))
+	}
+	b.WriteString("},\n")
+}
+
+func param(ref, key string, a map[string]any) string {
+	ctor := map[string]string{"integer": "intP", "number": "numberP", "boolean": "boolP"}[fmt.Sprint(a["type"])]
+	if ctor == "" {
+		ctor = "strP"
+	}
+	s := fmt.Sprintf("%s(%q)", ctor, key)
+	if truthy(a["optional"]) {
+		s += ".opt()"
+	}
+	if enum, ok := a["enum"].([]any); ok {
+		var vals []string
+		for _, e := range enum {
+			vals = append(vals, strconv.Quote(fmt.Sprint(e)))
+		}
+		s += ".oneOf(" + strings.Join(vals, ", ") + ")"
+	}
+	lo, hasLo := num(a["minimum"])
+	hi, hasHi := num(a["maximum"])
+	switch {
+	case hasLo && hasHi:
+		s += fmt.Sprintf(".between(%s, %s)", lo, hi)
+	case hasLo:
+		s += fmt.Sprintf(".atLeast(%s)", lo)
+	case hasHi:
+		log.Fatalf("%s.%s: a maximum without a minimum needs a Param helper", ref, key)
+	}
+	if n, ok := num(a["maxLength"]); ok {
+		s += ".maxLen(" + n + ")"
+	}
+	if p, ok := a["pattern"].(string); ok {
+		re := perlre.ToGo(p)
+		if _, err := regexp.Compile(`^(?:` + re + `)$`); err != nil {
+			log.Fatalf("%s.%s: pattern %q does not compile in Go: %v", ref, key, p, err)
+		}
+		s += ".matching(" + strconv.Quote(re) + ")"
+	}
+	if r, ok := a["requires"].(string); ok {
+		s += ".requiring(" + strconv.Quote(r) + ")"
+	}
+	if f, ok := a["format"].(string); ok {
+		s += ".formatRef(" + strconv.Quote(f) + ")"
+	}
+	return s
+}
+
+func num(v any) (string, bool) {
+	switch x := v.(type) {
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case string:
+		if _, err := strconv.ParseFloat(x, 64); err == nil {
+			return x, true
+		}
+	}
+	return "", false
+}
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case float64:
+		return x != 0
+	case string:
+		return x != "" && x != "0"
+	case bool:
+		return x
+	}
+	return false
+}
+
+func stringMap(m map[string]string) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%q: %q", k, m[k]))
+	}
+	return "map[string]string{" + strings.Join(parts, ", ") + "}"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
