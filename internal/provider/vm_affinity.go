@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -183,6 +185,11 @@ func (r *vmResource) ownAffinity(ctx context.Context, me placement.Planned, plan
 // listing shows them (VMs created earlier in this apply included).
 func (r *vmResource) nodePeers(ctx context.Context, c *dcrouter.Client, a placement.Affinity, self int) (apart, together []inventory.VM, err error) {
 	r.data.snaps.Forget(c.DC())
+	return r.walkPeers(ctx, c, a, self)
+}
+
+// walkPeers is nodePeers from the walk's listing, without reading the datacenter again: for plans.
+func (r *vmResource) walkPeers(ctx context.Context, c *dcrouter.Client, a placement.Affinity, self int) (apart, together []inventory.VM, err error) {
 	snap, err := r.data.snaps.Get(ctx, c)
 	if err != nil {
 		return nil, nil, err
@@ -244,7 +251,7 @@ func (r *vmResource) syncNodeRules(ctx context.Context, c *dcrouter.Client, plan
 		if len(missing) > 0 {
 			diags.AddAttributeWarning(path.Root("affinity"), "Node rule incomplete",
 				fmt.Sprintf("Datacenter %s holds no moxxie VM named %s yet, so the HA rules of VM %d leave it out. "+
-					"The next apply that updates this VM adds it; referencing the other VM's name attribute makes Terraform create it first.",
+					"The next apply adds it (its plan shows ha_rules changing); referencing the other VM's name attribute makes Terraform create it first.",
 					c.DC(), strings.Join(missing, ", "), vmid))
 		}
 	}
@@ -267,4 +274,98 @@ func vmids(vs []inventory.VM) []int {
 		out[i] = v.VMID
 	}
 	return out
+}
+
+// readHARules records in m the HA rules the VM's datacenter holds for its node rules. Only a VM
+// whose configuration or state has node rules asks PVE; a failed read records none, so the next
+// plan writes them again rather than trust a guess.
+func (r *vmResource) readHARules(ctx context.Context, c *dcrouter.Client, m *vmModel, vmid int) error {
+	if !m.hasNodeRules(ctx) && len(m.HARules.Elements()) == 0 {
+		m.HARules = stringMap(nil)
+		return nil
+	}
+	rules, err := c.HARules(ctx)
+	m.HARules = stringMap(vm.HeldRules(rules, vmid))
+	return err
+}
+
+// planHARules plans ha_rules. A VM without node rules holds none. An apply that changes a VM with
+// node rules writes them (known after apply). Otherwise the plan compares what the datacenter
+// holds with what the rules want and keeps the state's value only when they agree, so a rule lost
+// outside this VM's applies makes a plan that writes it again. keep says the prior value was kept,
+// valid only as long as nothing else of the VM changes (ModifyPlan checks that).
+func (r *vmResource) planHARules(ctx context.Context, plan *vmModel, prior *vmModel) (keep bool) {
+	if !plan.hasNodeRules(ctx) && !plan.Affinity.IsUnknown() && (prior == nil || len(prior.HARules.Elements()) == 0) {
+		plan.HARules = stringMap(nil)
+		return false
+	}
+	plan.HARules = types.MapUnknown(types.StringType)
+	if prior == nil || r.data == nil || !plan.Datacenter.Equal(prior.Datacenter) || prior.VMID.IsNull() {
+		return false
+	}
+	a, known, _ := plan.affinity(ctx)
+	if !known {
+		return false
+	}
+	dc := prior.CurrentDC.ValueString()
+	c, err := r.data.client(dc)
+	if err != nil || r.data.failed(dc) {
+		plan.HARules = prior.HARules
+		return true
+	}
+	vmid := int(prior.VMID.ValueInt64())
+	apart, together, err := r.walkPeers(ctx, c, a, vmid)
+	if err != nil {
+		// The datacenter cannot be asked: Read kept the state, and so does the plan.
+		plan.HARules = prior.HARules
+		return true
+	}
+	want := stringMap(vm.WantedRules(vmid, vm.NodeRules{Apart: vmids(apart), Together: vmids(together)}))
+	if !want.Equal(prior.HARules) {
+		return false
+	}
+	plan.HARules = prior.HARules
+	return true
+}
+
+func stringMap(m map[string]string) types.Map {
+	vals := make(map[string]attr.Value, len(m))
+	for k, v := range m {
+		vals[k] = types.StringValue(v)
+	}
+	return types.MapValueMust(types.StringType, vals)
+}
+
+// recordHARules is readHARules after an apply wrote the rules: a failed read is an error on
+// ha_rules, and the value recorded is what the datacenter was found to hold (none when unread).
+func (r *vmResource) recordHARules(ctx context.Context, c *dcrouter.Client, m *vmModel, vmid int, diags *diag.Diagnostics) {
+	if err := r.readHARules(ctx, c, m, vmid); err != nil {
+		diags.AddAttributeError(path.Root("ha_rules"), "Cannot read HA rules",
+			fmt.Sprintf("Reading the HA rules of VM %d in datacenter %s: %s", vmid, c.DC(), err))
+	}
+}
+
+// restoreNodeRules writes the node rules of the state again after a move that failed: the move
+// took the VM out of them (remote migration refuses HA resources), and when the VM is back where
+// it was (from), unlocked and unmarked, it gets them back in this apply rather than run unguarded
+// until the next. A VM still on its way is left alone: its move is finished by the next apply.
+func (r *vmResource) restoreNodeRules(ctx context.Context, state *vmModel, from string, diags *diag.Diagnostics) {
+	if !state.hasNodeRules(ctx) {
+		return
+	}
+	// The apply's own context may be what ran out.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	r.data.snaps.Forget(from)
+	_, v, found, err := r.locate(ctx, *state)
+	if err != nil || !found || v.DC != from || v.Lock != "" || v.Move != "" {
+		return
+	}
+	state.CurrentDC = types.StringValue(from) // the move's task may have begun, but the VM is back
+	c, err := r.data.client(v.DC)
+	if err != nil {
+		return
+	}
+	r.syncNodeRules(ctx, c, *state, true, v.VMID, diags)
+	r.recordHARules(ctx, c, state, v.VMID, diags)
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +13,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 	"github.com/moxxie/terraform-provider-moxxie/internal/placement"
@@ -358,6 +362,132 @@ resource "moxxie_vm" "app" {
 			},
 		},
 	})
+}
+
+// A node rule lost outside moxxie (deleted by hand) shows in the next plan as a change of
+// ha_rules, and its apply writes it again; a move that fails after taking the VM out of its rules
+// (remote migration refuses HA resources) puts them back in the same apply, so reverting the
+// datacenter plans nothing.
+func TestAccAffinity_lostNodeRulesAreWrittenAgain(t *testing.T) {
+	env := newSimEnv(t, simDC{name: "DC1", nodes: twoNodes()}, simDC{name: "DC2", nodes: twoNodes()})
+	app := func(dc, alloc string) string {
+		return fmt.Sprintf(`
+resource "moxxie_vm" "db" {
+  name       = "db-a"
+  datacenter = "DC1"
+}
+resource "moxxie_vm" "app" {
+  name       = "app-1"
+  datacenter = %q
+  disk       = [{ slot = "scsi0", size_gb = 4 }]
+  network_interface = [{ allocation_id = moxxie_network_allocation.%s.id }]
+  affinity   = { require_different_node = [moxxie_vm.db.name] }
+}
+`, dc, alloc)
+	}
+	base := env.providerBlock(networks) + migrationNetworks
+	var appVMID int
+	ruled := func(v haView) error {
+		r, ok := v.rule("app-1", "apart")
+		if !ok || !slices.Equal(r.Resources, v.sids("app-1", "db-a")) {
+			return fmt.Errorf("apart rule of app-1 %+v (found %v) in %+v", r, ok, v.rules)
+		}
+		appVMID = v.vms["app-1"].VMID
+		return nil
+	}
+	inDC1 := func(t *testing.T) {
+		ctx, cancel := apiContext()
+		defer cancel()
+		api, err := env.api("DC1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := readHA(ctx, api)
+		if err == nil {
+			err = ruled(v)
+		}
+		if err != nil {
+			t.Fatalf("DC1: %v", err)
+		}
+	}
+	heldRules := func() statecheck.StateCheck {
+		return lazyCheck(func() statecheck.StateCheck { // appVMID is known once a step has run
+			return statecheck.ExpectKnownValue("moxxie_vm.app", tfjsonpath.New("ha_rules"), knownvalue.MapExact(map[string]knownvalue.Check{
+				vm.RuleID(appVMID, "apart"): knownvalue.StringRegexp(regexp.MustCompile(`^vm:\d+,vm:\d+$`)),
+			}))
+		})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
+		Steps: []resource.TestStep{
+			{
+				Config: base + app("DC1", "dc1"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					env.expectHA("DC1", ruled),
+					statecheck.ExpectKnownValue("moxxie_vm.app", tfjsonpath.New("ha_rules"), knownvalue.MapSizeExact(1)),
+					statecheck.ExpectKnownValue("moxxie_vm.db", tfjsonpath.New("ha_rules"), knownvalue.MapSizeExact(0)),
+				},
+			},
+			{
+				PreConfig: func() {
+					ctx, cancel := apiContext()
+					defer cancel()
+					api, err := env.api("DC1")
+					if err == nil {
+						err = api.DeleteHARule(ctx, vm.RuleID(appVMID, "apart"))
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: base + app("DC1", "dc1"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("moxxie_vm.app", plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue("moxxie_vm.app", tfjsonpath.New("ha_rules")),
+					plancheck.ExpectResourceAction("moxxie_vm.db", plancheck.ResourceActionNoop),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{env.expectHA("DC1", ruled), heldRules()},
+			},
+			{
+				// The migration task fails after moxxie shut app-1 down and took it out of HA: the
+				// shutdown's task arms the failure for the next task, which the migration's disarms.
+				PreConfig: func() {
+					env.requireSim("fails the migration task with a task hook")
+					c := env.cluster("DC1")
+					c.OnTask(func(typ, _ string) {
+						switch typ {
+						case "qmshutdown":
+							c.SetFaults(pvesim.Faults{TaskFailRate: 1})
+						case "qmigrate":
+							c.SetFaults(pvesim.Faults{})
+						}
+					})
+				},
+				Config:      base + app("DC2", "dc2"),
+				ExpectError: wrapped(`app-1 was started again in DC1`),
+			},
+			{
+				PreConfig: func() {
+					env.cluster("DC1").OnTask(nil)
+					env.cluster("DC1").SetFaults(pvesim.Faults{})
+					inDC1(t) // put back by the failed apply itself
+				},
+				Config:           base + app("DC1", "dc1"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					env.expectVMStatus("moxxie_vm.app", "DC1", "running"), heldRules(),
+				},
+			},
+		},
+	})
+}
+
+// lazyCheck builds its check when it runs, from values earlier steps found.
+type lazyCheck func() statecheck.StateCheck
+
+func (f lazyCheck) CheckState(ctx context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	f().CheckState(ctx, req, resp)
 }
 
 // A node rule naming a VM the datacenter does not hold yet (created later in the same apply,

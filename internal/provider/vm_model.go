@@ -28,6 +28,7 @@ type vmModel struct {
 	CurrentNICs types.List   `tfsdk:"current_network_interfaces"`
 	FailoverDC  types.String `tfsdk:"failover_datacenter"`
 	Affinity    types.Object `tfsdk:"affinity"`
+	HARules     types.Map    `tfsdk:"ha_rules"`
 	Disks       types.List   `tfsdk:"disk"`
 	Clone       types.Object `tfsdk:"clone"`
 	CloudInit   types.Object `tfsdk:"cloud_init"`

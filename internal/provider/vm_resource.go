@@ -169,6 +169,14 @@ func vmAttributes() map[string]schema.Attribute {
 			Computed:            true,
 		},
 		"affinity": affinitySchema(),
+		"ha_rules": schema.MapAttribute{
+			MarkdownDescription: "The PVE HA rules that hold this VM's node rules in its datacenter, as PVE has them: rule id " +
+				"(`moxxie-<vmid>-apart`, `moxxie-<vmid>-together`) to its resources (`vm:100,vm:101`). Read at refresh; a rule " +
+				"lost or changed outside the VM's applies (deleted by hand, a peer taken out of HA, dropped by a move that failed) " +
+				"shows as a change, and the apply writes it again. Empty for a VM without node rules.",
+			Computed:    true,
+			ElementType: types.StringType,
+		},
 		"failover_datacenter": schema.StringAttribute{
 			MarkdownDescription: "Another configured datacenter the VM may be moved to by a failover. moxxie does not move it by itself; refresh looks for the VM there right after its current and primary datacenters.",
 			Optional:            true,
@@ -275,7 +283,14 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		r.checkTemplate(ctx, plan, prior, &resp.Diagnostics)
 		r.checkPlacement(ctx, plan, prior, &resp.Diagnostics)
 	}
+	keptRules := r.planHARules(ctx, &plan, prior)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	if keptRules && !resp.Plan.Raw.Equal(req.State.Raw) {
+		// Something else changes, so the apply writes the rules and may find more peers by then
+		// (one created earlier in the same apply): what it records is not known yet.
+		plan.HARules = types.MapUnknown(types.StringType)
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	}
 }
 
 func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -341,6 +356,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	plan.PrimaryDC = types.StringValue(dc)
 	resp.Diagnostics.Append(plan.setObserved(ctx, v, false)...)
 	r.syncNodeRules(ctx, c, plan, false, v.VMID, &resp.Diagnostics)
+	r.recordHARules(ctx, c, &plan, v.VMID, &resp.Diagnostics)
 	if !plan.Protection.IsNull() {
 		r.syncJob(ctx, plan, "", dc, v.VMID, &resp.Diagnostics)
 	}
@@ -413,12 +429,19 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 		state.Datacenter = types.StringValue(v.DC)
 	}
 	resp.Diagnostics.Append(state.setObserved(ctx, v, importing)...)
+	c, err := r.data.client(v.DC)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read VM", err.Error())
+		return
+	}
 	if importing {
-		if c, err := r.data.client(v.DC); err == nil {
-			var d diag.Diagnostics
-			state.NICs, d = r.importedAllocations(ctx, c, v.DC, state.NICs)
-			resp.Diagnostics.Append(d...)
-		}
+		var d diag.Diagnostics
+		state.NICs, d = r.importedAllocations(ctx, c, v.DC, state.NICs)
+		resp.Diagnostics.Append(d...)
+	}
+	r.recordHARules(ctx, c, &state, v.VMID, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
@@ -514,6 +537,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 			if res.TargetVMID > 0 && res.CompletedAt.IsZero() {
 				state.CurrentDC = types.StringValue(to)
 			}
+			r.restoreNodeRules(ctx, &state, fromDC, &resp.Diagnostics)
 			resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 			return
 		}
@@ -564,6 +588,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	plan.PrimaryDC = state.PrimaryDC
 	resp.Diagnostics.Append(plan.setObserved(ctx, v, false)...)
 	r.syncNodeRules(ctx, c, plan, state.hasNodeRules(ctx) || fromDC != cur.DC, v.VMID, &resp.Diagnostics)
+	r.recordHARules(ctx, c, &plan, v.VMID, &resp.Diagnostics)
 	if !plan.Protection.IsNull() || !state.Protection.IsNull() {
 		r.syncJob(ctx, plan, fromDC, v.DC, v.VMID, &resp.Diagnostics)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/moxxie/terraform-provider-moxxie/internal/dcrouter"
 )
@@ -84,10 +85,10 @@ func (m *Manager) SyncNodeRules(ctx context.Context, c *dcrouter.Client, vmid in
 			}
 			continue
 		}
-		sids := make([]string, len(members))
-		for i, v := range members {
-			sids[i] = "vm:" + strconv.Itoa(v)
-			if managed[sids[i]] {
+		sids := ruleSIDs(members)
+		for _, v := range members {
+			sid := "vm:" + strconv.Itoa(v)
+			if managed[sid] {
 				continue
 			}
 			state := "stopped"
@@ -97,9 +98,8 @@ func (m *Manager) SyncNodeRules(ctx context.Context, c *dcrouter.Client, vmid in
 			if err := c.AddHAResource(ctx, v, state, HAComment); err != nil {
 				return fmt.Errorf("VM %d cannot become an HA resource, which PVE's node rules need: %w", v, err)
 			}
-			managed[sids[i]] = true
+			managed[sid] = true
 		}
-		sort.Strings(sids)
 		rule := dcrouter.HARule{ID: id, Affinity: k.affinity, Resources: sids, Comment: "moxxie: " + k.kind + " rule of VM " + strconv.Itoa(vmid)}
 		if old := have[id]; present && old.Affinity == rule.Affinity && old.Comment == rule.Comment && !old.Disabled && slices.Equal(old.Resources, sids) {
 			continue // as it should be; sids are sorted as PVE lists them
@@ -114,6 +114,46 @@ func (m *Manager) SyncNodeRules(ctx context.Context, c *dcrouter.Client, vmid in
 		}
 	}
 	return sweepHA(ctx, c)
+}
+
+// WantedRules are the HA rules SyncNodeRules keeps for the VM when r names VMs that exist, in the
+// form HeldRules reads them back: rule id -> its resources, sorted and comma-joined.
+func WantedRules(vmid int, r NodeRules) map[string]string {
+	out := map[string]string{}
+	for kind, peers := range map[string][]int{"apart": r.Apart, "together": r.Together} {
+		members := uniqueInts(append([]int{vmid}, peers...))
+		if len(members) >= 2 {
+			out[RuleID(vmid, kind)] = strings.Join(ruleSIDs(members), ",")
+		}
+	}
+	return out
+}
+
+// HeldRules are the VM's own rules among a datacenter's HA rules; a rule PVE does not enforce
+// (disabled) is marked so, as it is not what moxxie wrote.
+func HeldRules(rules []dcrouter.HARule, vmid int) map[string]string {
+	out := map[string]string{}
+	for _, r := range rules {
+		if r.ID != RuleID(vmid, "apart") && r.ID != RuleID(vmid, "together") {
+			continue
+		}
+		sids := slices.Sorted(slices.Values(r.Resources))
+		out[r.ID] = strings.Join(sids, ",")
+		if r.Disabled {
+			out[r.ID] += " (disabled)"
+		}
+	}
+	return out
+}
+
+// ruleSIDs are the HA resource ids of the VMIDs, sorted as PVE lists them.
+func ruleSIDs(vmids []int) []string {
+	sids := make([]string, len(vmids))
+	for i, v := range vmids {
+		sids[i] = "vm:" + strconv.Itoa(v)
+	}
+	sort.Strings(sids)
+	return sids
 }
 
 // DropNodeRules removes the VM from PVE's HA rules before it is destroyed or leaves the

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"testing"
@@ -133,5 +134,62 @@ func TestStartWaitsForStatusOnlyWhenHAManaged(t *testing.T) {
 		if got := requestsTo(cluster, "GET", status) > before; got != tc.reads {
 			t.Errorf("VM %d: status read = %v, want %v", tc.vmid, got, tc.reads)
 		}
+	}
+}
+
+// What SyncNodeRules writes reads back through HeldRules as WantedRules says, so a plan can tell
+// a rule lost or changed outside moxxie from one as it should be.
+func TestWantedRulesAreWhatSyncHolds(t *testing.T) {
+	cluster := pvesim.New(pvesim.Config{Name: "DC1", Tokens: map[string]string{"root@pam!tok": "s"}, Nodes: []pvesim.NodeConfig{
+		{Name: "pve1", Cores: 8, MemoryMB: 16384}, {Name: "pve2", Cores: 8, MemoryMB: 16384}, {Name: "pve3", Cores: 8, MemoryMB: 16384}}})
+	c := simClient(t, cluster)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, id := range []int{100, 101, 102, 1000} {
+		if err := cluster.AddVM("pve1", id, map[string]string{"name": "vm"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := NewManager()
+	r := NodeRules{Apart: []int{1000, 101}, Together: []int{102, 100}}
+	held := func() map[string]string {
+		rules, err := c.HARules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return HeldRules(rules, 100)
+	}
+	want := WantedRules(100, r)
+	if exp := map[string]string{"moxxie-100-apart": "vm:100,vm:1000,vm:101", "moxxie-100-together": "vm:100,vm:102"}; !maps.Equal(want, exp) {
+		t.Fatalf("WantedRules = %v, want %v", want, exp)
+	}
+	if got := held(); len(got) != 0 {
+		t.Fatalf("rules before any sync: %v", got)
+	}
+	if err := m.SyncNodeRules(ctx, c, 100, r); err != nil {
+		t.Fatal(err)
+	}
+	if got := held(); !maps.Equal(got, want) {
+		t.Errorf("after sync HeldRules = %v, want %v", got, want)
+	}
+
+	// Lost by hand, and a peer taken out of HA (purge takes it out of the rule): both differ.
+	if err := c.DeleteHARule(ctx, RuleID(100, "together")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RemoveHAResource(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if got := held(); maps.Equal(got, want) || got["moxxie-100-apart"] != "vm:100,vm:101" || got["moxxie-100-together"] != "" {
+		t.Errorf("after the rule and a member were taken away HeldRules = %v", got)
+	}
+	if err := m.SyncNodeRules(ctx, c, 100, r); err != nil {
+		t.Fatal(err)
+	}
+	if got := held(); !maps.Equal(got, want) {
+		t.Errorf("after a second sync HeldRules = %v, want %v", got, want)
+	}
+	if got := WantedRules(100, NodeRules{Apart: []int{100}}); len(got) != 0 {
+		t.Errorf("a rule naming only the VM itself is not written, WantedRules = %v", got)
 	}
 }
