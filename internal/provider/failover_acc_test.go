@@ -364,3 +364,58 @@ func TestAccFailover_interruptedIsFinishedByTheNextApply(t *testing.T) {
 	})
 	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: env.factories(), CheckDestroy: env.checkDestroy, Steps: steps})
 }
+
+// A lost datacenter is more often frozen than gone: its address takes the TCP handshake and
+// answers nothing (a hung pveproxy, a half-dead link). Declared failed, it is not asked at all:
+// the failover apply restores the VM in DC2 without one connection to DC1 and without waiting on
+// it, the plan after stays empty, and once DC1 answers again its stale copy is fenced.
+func TestAccFailover_frozenDatacenter(t *testing.T) {
+	env := newDREnv(t)
+	env.requireSim("freezes a datacenter's address")
+	dc1 := env.servers["DC1"]
+	var probe *outageProbe
+	var id string
+	failed := "      failed = true\n"
+	steps := failoverSteps(t, env, &id)[:2] // created and backed up
+	steps = append(steps, resource.TestStep{
+		PreConfig: func() {
+			_ = dc1.Down()
+			probe = newOutageProbe(t, strings.TrimPrefix(dc1.URL, "https://"))
+		},
+		Config: drConfig(env, failed, ""),
+		ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+			plancheck.ExpectResourceAction("moxxie_vm.web", plancheck.ResourceActionUpdate),
+		}},
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("moxxie_vm.web", tfjsonpath.New("current_dc"), knownvalue.StringExact("DC2")),
+			env.expectVMStatus("moxxie_vm.web", "DC2", "running"),
+		},
+	}, resource.TestStep{
+		Config:           drConfig(env, failed, ""),
+		ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		Check: func(*terraform.State) error {
+			if n := probe.connections(); n != 0 {
+				return fmt.Errorf("DC1, declared failed, saw %d connection attempts; want none", n)
+			}
+			return nil
+		},
+	}, resource.TestStep{
+		PreConfig: func() {
+			probe.close()
+			if err := dc1.Up(); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Config: drConfig(env, "", ""),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("moxxie_vm.web", tfjsonpath.New("fenced_copies"), knownvalue.ListSizeExact(1)),
+		},
+		Check: func(*terraform.State) error {
+			if r := running(env.copiesOf(id)); len(r) != 1 || r[0].DC != "DC2" {
+				return fmt.Errorf("running copies %v, want exactly DC2's", r)
+			}
+			return nil
+		},
+	})
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: env.factories(), CheckDestroy: env.checkDestroy, Steps: steps})
+}

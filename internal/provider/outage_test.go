@@ -63,6 +63,13 @@ func (p *outageProbe) close() {
 	}
 }
 
+// connections counts the connection attempts the frozen datacenter has seen.
+func (p *outageProbe) connections() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.accepts)
+}
+
 func (p *outageProbe) url() string { return "https://" + p.l.Addr().String() }
 
 // option records each router the provider builds.
