@@ -15,7 +15,7 @@ import (
 type Spec struct {
 	ID      string           // the VM's identity (16 hex); the restored copy keeps its tag
 	Client  *dcrouter.Client // the failover datacenter
-	Node    string           // where to restore; "" picks the node as creates do
+	Node    string           // where to restore; "" picks the online node with the most free memory
 	Storage string           // the failover datacenter's disk storage
 	// Backup is the recovery point the plan named; its VolID is what is restored.
 	Backup dcrouter.Backup

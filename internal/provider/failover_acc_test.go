@@ -419,3 +419,102 @@ func TestAccFailover_frozenDatacenter(t *testing.T) {
 	})
 	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: env.factories(), CheckDestroy: env.checkDestroy, Steps: steps})
 }
+
+// VMs failing over together are placed as creates are, each booked before its restore begins:
+// two VMs that each fill a node of DC2 land on its two nodes, not both on the node that had the
+// most free memory when they looked (the restores are slowed so that both look before either
+// VM runs). Their new VMIDs rename their volumes, which the plan leaves unknown.
+func TestAccFailover_togetherPackOntoTheNodes(t *testing.T) {
+	shared := pvesim.NewPBSDatastore()
+	small := []pvesim.NodeConfig{{Name: "pve1", Cores: 8, MemoryMB: 1024}, {Name: "pve2", Cores: 8, MemoryMB: 1024}}
+	env := newSimEnv(t, simDC{name: "DC1", pbs: shared}, simDC{name: "DC2", pbs: shared, nodes: small})
+	env.requireSim("stops a datacenter's server and slows the restores")
+	config := func(dc1 string) string {
+		extra := map[string]string{"DC1": networks["DC1"] + dc1, "DC2": networks["DC2"]}
+		// other-1 holds DC2's first VMID, so the restores get VMIDs (and volume names) other
+		// than the VMs' in DC1; stopped, it takes no room.
+		out := env.providerBlock(extra) + drNetworks + `
+resource "moxxie_vm" "other" {
+  name       = "other-1"
+  datacenter = "DC2"
+  memory_mb  = 128
+  started    = false
+}
+`
+		for _, name := range []string{"web-1", "web-2"} {
+			out += fmt.Sprintf(`
+resource "moxxie_vm" %q {
+  name                = %q
+  datacenter          = "DC1"
+  failover_datacenter = "DC2"
+  memory_mb           = 768
+  disk                = [{ slot = "scsi0", size_gb = 4 }]
+  network_interface   = [{ allocation_id = moxxie_network_allocation.dc1.id }]
+  protection          = { storage = "pbs" }
+}
+`, name, name)
+		}
+		return out
+	}
+	ids := map[string]string{}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
+		Steps: []resource.TestStep{
+			{
+				Config: config(""),
+				Check: func(s *terraform.State) error {
+					for _, n := range []string{"web-1", "web-2"} {
+						ids[n] = vmAttr(s, "moxxie_vm."+n, "id")
+					}
+					return nil
+				},
+			},
+			{
+				PreConfig: func() {
+					for _, id := range ids {
+						if err := env.runJob("DC1", id); err != nil {
+							t.Fatal(err)
+						}
+					}
+				},
+				Config: config(""),
+			},
+			{
+				PreConfig: func() {
+					env.closeServer("DC1")
+					env.cluster("DC2").SetFaults(pvesim.Faults{TaskExtra: time.Second})
+				},
+				Config: config("      failed = true\n"),
+				Check: func(*terraform.State) error {
+					nodes := map[string]string{}
+					for n, id := range ids {
+						var in []simCopy
+						for _, c := range env.copiesOf(id) {
+							if c.DC == "DC2" {
+								in = append(in, c)
+							}
+						}
+						if len(in) != 1 || in[0].VM.Status != "running" {
+							return fmt.Errorf("%s in DC2: %v, want one running copy", n, in)
+						}
+						nodes[n] = in[0].VM.Node
+					}
+					if nodes["web-1"] == nodes["web-2"] {
+						return fmt.Errorf("both VMs (768 MB each) were restored on %s, a node of 1024 MB; DC2 has two", nodes["web-1"])
+					}
+					return nil
+				},
+			},
+			{
+				PreConfig: func() {
+					env.cluster("DC2").SetFaults(pvesim.Faults{})
+					if err := env.restartServer("DC1"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config(""),
+			},
+		},
+	})
+}

@@ -17,7 +17,7 @@ import (
 // in the configuration or the one it runs on (moxxie does not move VMs between nodes), or, for a
 // clone, its template's node (the clone is made where the template is); "" lets packing choose.
 func plannedVM(ctx context.Context, plan vmModel, prior *vmModel, snap *inventory.Snapshot) placement.Planned {
-	me := placement.Planned{Name: plan.Name.ValueString(), DC: plan.Datacenter.ValueString(), Cores: plan.Cores.ValueInt64(),
+	me := placement.Planned{Name: plan.Name.ValueString(), DC: plan.runsIn(), Cores: plan.Cores.ValueInt64(),
 		MemoryMB: plan.MemoryMB.ValueInt64(), Exists: prior != nil, Running: plan.Started.IsUnknown() || plan.Started.ValueBool()}
 	if prior != nil {
 		me.ID = prior.ID.ValueString()
@@ -33,6 +33,17 @@ func plannedVM(ctx context.Context, plan vmModel, prior *vmModel, snap *inventor
 		}
 	}
 	return me
+}
+
+// runsIn is the datacenter the VM runs in once the plan is applied: current_dc, which a failover
+// or a moxxie_dc_migration sets apart from datacenter (and a datacenter change plans equal to
+// it); datacenter while that is not known yet (a create). Its node and its capacity are that
+// datacenter's.
+func (m vmModel) runsIn() string {
+	if !m.CurrentDC.IsUnknown() && m.CurrentDC.ValueString() != "" {
+		return m.CurrentDC.ValueString()
+	}
+	return m.Datacenter.ValueString()
 }
 
 // packing is what a node choice in one datacenter is judged against: the nodes with what the

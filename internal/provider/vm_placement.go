@@ -31,14 +31,17 @@ func (r *vmResource) checkPlacement(ctx context.Context, plan vmModel, prior *vm
 	me.Affinity = rules
 	r.data.ledger.Record(me)
 
-	c, err := r.data.client(dc)
+	c, err := r.data.client(me.DC)
 	if err != nil {
 		return // reported on datacenter already
+	}
+	if r.data.failed(me.DC) {
+		return // declared lost: nothing there to check against; the plan fails the VM over or says why not
 	}
 	snap, err := r.data.snaps.Get(ctx, c)
 	if err != nil {
 		diags.AddAttributeWarning(path.Root("datacenter"), "Capacity not checked",
-			fmt.Sprintf("Datacenter %s could not be read, so its capacity and affinity were not checked: %s", dc, err))
+			fmt.Sprintf("Datacenter %s could not be read, so its capacity and affinity were not checked: %s", me.DC, err))
 		return
 	}
 	if bound := plannedVM(ctx, plan, prior, &snap); bound.Node != me.Node {

@@ -229,6 +229,7 @@ func (r *vmResource) planProtection(ctx context.Context, plan *vmModel, prior *v
 		}
 		plan.CurrentDC = types.StringValue(fo)
 		plan.VMID = types.Int64Unknown()
+		volumesUnknown(ctx, plan, diags)
 		plan.Node = types.StringUnknown()
 		plan.CurrentNICs = types.ListUnknown(currentNICType)
 		plan.FailoverState = plannedFailover(b)
@@ -246,6 +247,7 @@ func (r *vmResource) planProtection(ctx context.Context, plan *vmModel, prior *v
 	case !prior.FailoverState.IsNull() && plan.Failback.ValueString() == failbackMigrate && cur != plan.Datacenter.ValueString() && !r.data.failed(plan.Datacenter.ValueString()):
 		plan.CurrentDC = plan.Datacenter
 		plan.VMID = types.Int64Unknown()
+		volumesUnknown(ctx, plan, diags)
 		plan.Node = types.StringUnknown()
 		plan.CurrentNICs = types.ListUnknown(currentNICType)
 		plan.FailoverState = types.ObjectNull(failoverStateType)
@@ -461,7 +463,12 @@ func (r *vmResource) runFailover(ctx context.Context, plan vmModel, state *vmMod
 		diags.AddAttributeError(path.Root("network_interface"), "Cannot fail over", err.Error())
 		return false
 	}
-	res, err := failover.Run(ctx, failover.Spec{ID: state.ID.ValueString(), Client: c, Storage: r.data.dcs[fo].Storage, Backup: b,
+	node, err := r.failoverNode(ctx, c, plan, *state)
+	if err != nil {
+		diags.AddAttributeError(path.Root("failover_datacenter"), "Cannot fail over", err.Error())
+		return false
+	}
+	res, err := failover.Run(ctx, failover.Spec{ID: state.ID.ValueString(), Client: c, Node: node, Storage: r.data.dcs[fo].Storage, Backup: b,
 		NICs: nics, Targets: targets, Nets: r.data.nets(), VMIDs: r.data.vms})
 	r.data.snaps.Forget(fo)
 	if err != nil {
@@ -477,6 +484,22 @@ func (r *vmResource) runFailover(ctx context.Context, plan vmModel, state *vmMod
 		diags.AddWarning("Failover finished", fmt.Sprintf("VM %q: an earlier failover had restored VM %d in %s; it was finished and started.", plan.Name.ValueString(), res.VMID, fo))
 	}
 	return true
+}
+
+// failoverNode is the node of the failover datacenter the VM's restore goes to, chosen as a
+// create's node is (chooseNode: the packing under the datacenter's placement policy, booked before
+// the restore begins), so VMs failing over together spread over the nodes that can run them
+// instead of all taking the node that had the most free memory when each looked.
+func (r *vmResource) failoverNode(ctx context.Context, c *dcrouter.Client, plan, state vmModel) (string, error) {
+	in := plan
+	in.Datacenter = types.StringValue(c.DC())
+	in.Node = types.StringNull()
+	in.Clone = types.ObjectNull(in.Clone.AttributeTypes(ctx)) // restored, not cloned: no template's node
+	node, err := r.chooseNode(ctx, c, in, state.ID.ValueString(), nil, nil)
+	if err != nil {
+		return "", fmt.Errorf("placing VM %q in %s: %w", plan.Name.ValueString(), c.DC(), err)
+	}
+	return node, nil
 }
 
 // failoverNICs are the VM's NICs (model and MAC from state) and where each goes in the failover

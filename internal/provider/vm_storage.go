@@ -235,6 +235,23 @@ func planDisks(ctx context.Context, plan, prior *vmModel, diags *diag.Diagnostic
 	}
 }
 
+// volumesUnknown marks the disks' volumes unknown in a plan that gives the VM a new VMID without
+// a change of its configuration (a failover or failback: only the provider block changed, so the
+// framework kept every computed value from state): PVE names volumes after the VMID.
+func volumesUnknown(ctx context.Context, plan *vmModel, diags *diag.Diagnostics) {
+	if plan.Disks.IsNull() || plan.Disks.IsUnknown() {
+		return
+	}
+	var ds []diskModel
+	diags.Append(plan.Disks.ElementsAs(ctx, &ds, false)...)
+	for i := range ds {
+		ds[i].Volume = types.StringUnknown()
+	}
+	list, d := types.ListValueFrom(ctx, diskObjectType(), ds)
+	diags.Append(d...)
+	plan.Disks = list
+}
+
 // disksObserved renders the VM's disks, keeping flags the configuration left null as null.
 func disksObserved(ctx context.Context, observed []vm.Disk, prior types.List) (types.List, diag.Diagnostics) {
 	var diags diag.Diagnostics
