@@ -3,6 +3,7 @@ package pvesim
 import (
 	"crypto/rand"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,20 +22,20 @@ type Cluster struct {
 	requests requestCounter // own mutex, for the same reason
 	onTask   atomic.Pointer[func(typ, id string)]
 
-	mu          sync.Mutex // guards everything below; never held while sleeping
-	nodes       []*nodeState
-	vms         map[int]*vmState
-	volumes     map[string]*volume // volume ID -> allocation
-	tasks       map[string]*task
-	quit        chan struct{} // closed by Close to fast-forward running tasks
-	lastPID     int
-	boot        time.Time
-	fingerprint string // of the serving certificate, shown by GET /nodes
-	sdn         sdnState
-	ha          map[string]*haResource // HA resources by sid ("vm:100")
-	haRules     map[string]*haRule     // ha/rules.cfg by rule id
-	taskLogs    map[string][]string    // logs of workers that write one, by UPID
-	tunnels     map[int]*tunnel        // incoming migration tunnels by VMID
+	mu        sync.Mutex // guards everything below; never held while sleeping
+	nodes     []*nodeState
+	vms       map[int]*vmState
+	volumes   map[string]*volume // volume ID -> allocation
+	tasks     map[string]*task
+	quit      chan struct{} // closed by Close to fast-forward running tasks
+	lastPID   int
+	boot      time.Time
+	endpoints map[string]nodeEndpoint // by node name: where each node's API answers (set by Server)
+	sdn       sdnState
+	ha        map[string]*haResource // HA resources by sid ("vm:100")
+	haRules   map[string]*haRule     // ha/rules.cfg by rule id
+	taskLogs  map[string][]string    // logs of workers that write one, by UPID
+	tunnels   map[int]*tunnel        // incoming migration tunnels by VMID
 
 	acl *access.Store // user.cfg: users, tokens, roles, ACLs (own mutex)
 
@@ -127,8 +128,35 @@ func allRoutes() []route {
 	return rs
 }
 
-// localNode is the node the API endpoint runs on ("localhost").
+// nodeEndpoint is one node's own API address and certificate: every PVE node runs pveproxy with a
+// certificate of its own (pve-ssl.pem), and remote migration targets a node by its address.
+type nodeEndpoint struct {
+	ip          string
+	fingerprint string
+}
+
+// localNode is the node the cluster-wide API runs on when no request says otherwise.
 func (c *Cluster) localNode() *nodeState { return c.nodes[0] }
+
+// localFor is the node a request reached ("localhost" to it): the node whose endpoint took the
+// connection. Caller holds c.mu.
+func (c *Cluster) localFor(req *request) *nodeState {
+	if req != nil && req.local != "" {
+		if n := c.node(req.local); n != nil {
+			return n
+		}
+	}
+	return c.localNode()
+}
+
+// nodeIP is the address /cluster/status reports for n: its endpoint's, else a private address
+// that no one can reach (a cluster served on one address). Caller holds c.mu.
+func (c *Cluster) nodeIP(n *nodeState) string {
+	if ep, ok := c.endpoints[n.Name]; ok && ep.ip != "" {
+		return ep.ip
+	}
+	return "10.0.0." + strconv.Itoa(n.id)
+}
 
 func (c *Cluster) node(name string) *nodeState {
 	for _, n := range c.nodes {
@@ -140,13 +168,13 @@ func (c *Cluster) node(name string) *nodeState {
 }
 
 // resolveNode maps a proxied {node} to a cluster node the way pveproxy
-// does: "localhost" is the local node; an unknown name fails its host
-// lookup.
-func (c *Cluster) resolveNode(name string) (string, *apiError) {
+// does: "localhost" is the node the request reached; an unknown name fails
+// its host lookup.
+func (c *Cluster) resolveNode(name, local string) (string, *apiError) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if name == "localhost" {
-		return c.localNode().Name, nil
+		return c.localFor(&request{local: local}).Name, nil
 	}
 	if c.node(name) == nil {
 		return "", failf("hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", name, name)

@@ -62,7 +62,7 @@ func boolNum(b bool) int {
 
 // clusterStatus lists the cluster entry and one entry per node; numeric
 // fields are JSON numbers (go-proxmox relies on it).
-func (c *Cluster) clusterStatus(*request) (any, error) {
+func (c *Cluster) clusterStatus(req *request) (any, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	online := 0
@@ -76,8 +76,8 @@ func (c *Cluster) clusterStatus(*request) (any, error) {
 	for _, n := range c.nodes {
 		out = append(out, map[string]any{
 			"type": "node", "id": "node/" + n.Name, "name": n.Name,
-			"ip": "10.0.0." + strconv.Itoa(n.id), "level": "",
-			"local": boolNum(n == c.localNode()), "nodeid": n.id, "online": boolNum(n.online),
+			"ip": c.nodeIP(n), "level": "",
+			"local": boolNum(n == c.localFor(req)), "nodeid": n.id, "online": boolNum(n.online),
 		})
 	}
 	return out, nil

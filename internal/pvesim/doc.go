@@ -26,6 +26,13 @@
 //	c.Requests() // per route pattern and method; RequestTotal, ResetRequests
 //	c.FaultCounts() // how often each fault fired, so a test can show its faults did
 //
+// Started on 127.0.0.1, each further node answers on an address of its own
+// (127.0.0.2, 127.0.0.3, ... on the same port) with a certificate of its own,
+// as every PVE node runs its own pveproxy: /cluster/status gives those
+// addresses and marks the node a request reached as local, /nodes gives each
+// node's ssl_fingerprint, and a remote migration aimed at a node's address
+// lands on that node.
+//
 // Storage is accounted per volume (resize grows it, thin pools overcommit,
 // other types enforce capacity); templates, full and linked clones,
 // snapshots, cloud-init and HA resources follow qemu-server. Remote

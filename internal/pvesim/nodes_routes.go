@@ -39,7 +39,7 @@ func (c *Cluster) listNodes(req *request) (any, error) {
 	for _, n := range c.nodes {
 		r := c.auditedNode(req.user, c.nodeResource(n))
 		delete(r, "cgroup-mode")
-		r["ssl_fingerprint"] = c.fingerprint
+		r["ssl_fingerprint"] = c.endpoints[n.Name].fingerprint
 		out = append(out, r)
 	}
 	return out, nil

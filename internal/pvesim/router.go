@@ -49,6 +49,7 @@ type request struct {
 	params map[string]string
 	user   string // user@realm, or user@realm!tokenid for API tokens
 	node   string // resolved {node} of proxied routes
+	local  string // the node whose endpoint the request reached ("" the first node's)
 }
 
 func (r *request) has(key string) bool { _, ok := r.params[key]; return ok }
@@ -274,9 +275,10 @@ func (c *Cluster) serve(r *http.Request, body []byte, m match) (any, *apiError) 
 	if err := c.authorize(rt.perm, user, params); err != nil {
 		return nil, err
 	}
-	req := &request{params: params, user: user}
+	local, _ := r.Context().Value(localNodeKey{}).(string)
+	req := &request{params: params, user: user, local: local}
 	if rt.proxyNode {
-		node, err := c.resolveNode(vars["node"])
+		node, err := c.resolveNode(vars["node"], local)
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,14 +32,22 @@ type ServerOptions struct {
 // the cluster keeps its state and Restart listens again on the same port.
 // Down and Up do the same abruptly, as a datacenter dropping off the
 // network and coming back.
+//
+// Served on 127.0.0.1, every further node answers on an address of its own,
+// 127.0.0.2 for the second and so on, on the same port and with a
+// certificate of its own, as each PVE node runs its own pveproxy:
+// /cluster/status reports those addresses, "localhost" and local are the
+// node a request reached, and remote migration to a node goes there.
 type Server struct {
 	Cluster     *Cluster
 	URL         string // https://127.0.0.1:port (without /api2/json)
-	Fingerprint string // SHA-256 of the certificate, AA:BB:... ("" for plain HTTP)
+	Fingerprint string // SHA-256 of the first node's certificate, AA:BB:... ("" for plain HTTP)
 	CertPEM     string
 
-	addr string
-	tls  *tls.Config
+	addr  string   // the first node's
+	addrs []string // every node's, the first node's first
+	tls   *tls.Config
+	local map[string]string // listening IP -> node name
 
 	life sync.Mutex // serialises Close, Restart, Down and Up
 	mu   sync.Mutex // guards the fields below
@@ -47,32 +56,95 @@ type Server struct {
 	gate *gate
 }
 
+// localNodeKey carries the name of the node whose endpoint took a request.
+type localNodeKey struct{}
+
 // Start listens on addr ("127.0.0.1:0" picks a port) and serves c.
 func Start(c *Cluster, addr string, opts ServerOptions) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Cluster: c, addr: ln.Addr().String()}
+	s := &Server{Cluster: c, addr: ln.Addr().String(), local: map[string]string{}}
+	lns := []net.Listener{ln}
+	fail := func(err error) (*Server, error) {
+		for _, l := range lns {
+			l.Close()
+		}
+		return nil, err
+	}
+	c.mu.Lock()
+	nodes := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		nodes[i] = n.Name
+	}
+	c.mu.Unlock()
+	host, port, _ := net.SplitHostPort(s.addr)
+	ips := []string{host}
+	if host == "127.0.0.1" {
+		for i := 1; i < len(nodes) && i < 250; i++ {
+			ip := "127.0.0." + strconv.Itoa(i+1)
+			l, err := net.Listen("tcp", net.JoinHostPort(ip, port))
+			if err != nil {
+				return fail(fmt.Errorf("pvesim: node %s's endpoint: %w", nodes[i], err))
+			}
+			lns = append(lns, l)
+			ips = append(ips, ip)
+		}
+	}
+	endpoints := map[string]nodeEndpoint{}
+	certs := map[string]tls.Certificate{}
+	for i, ip := range ips {
+		s.addrs = append(s.addrs, net.JoinHostPort(ip, port))
+		s.local[ip] = nodes[i]
+		ep := nodeEndpoint{ip: ip}
+		if !opts.PlainHTTP {
+			cert, certPEM, fp, err := selfSignedCert(ip)
+			if err != nil {
+				return fail(err)
+			}
+			certs[ip], ep.fingerprint = cert, fp
+			if i == 0 {
+				s.CertPEM, s.Fingerprint = certPEM, fp
+			}
+		}
+		endpoints[nodes[i]] = ep
+	}
+	if len(ips) == 1 {
+		// One address for the cluster: the other nodes share its certificate and have no address.
+		for _, n := range nodes[1:] {
+			endpoints[n] = nodeEndpoint{fingerprint: s.Fingerprint}
+		}
+	}
 	scheme := "http"
 	if !opts.PlainHTTP {
-		cert, certPEM, fp, err := selfSignedCert()
-		if err != nil {
-			ln.Close()
-			return nil, err
-		}
-		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
-		s.CertPEM, s.Fingerprint, scheme = certPEM, fp, "https"
+		scheme = "https"
+		s.tls = &tls.Config{NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12,
+			GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+				cert, ok := certs[localIP(hello.Conn)]
+				if !ok {
+					cert = certs[ips[0]]
+				}
+				return &cert, nil
+			}}
 	}
 	s.URL = scheme + "://" + s.addr
 	c.mu.Lock()
-	c.fingerprint = s.Fingerprint
+	c.endpoints = endpoints
 	c.mu.Unlock()
-	s.serve(ln)
+	s.serve(lns)
 	return s, nil
 }
 
-func (s *Server) serve(ln net.Listener) {
+// localIP is the address a connection was accepted on.
+func localIP(conn net.Conn) string {
+	if a, ok := conn.LocalAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	return ""
+}
+
+func (s *Server) serve(lns []net.Listener) {
 	g := &gate{}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -83,21 +155,35 @@ func (s *Server) serve(ln net.Listener) {
 			defer g.leave()
 			s.Cluster.ServeHTTP(w, r)
 		}),
+		ConnContext: func(ctx context.Context, conn net.Conn) context.Context {
+			if node, ok := s.local[localIP(conn)]; ok {
+				return context.WithValue(ctx, localNodeKey{}, node)
+			}
+			return ctx
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
 		// pveproxy speaks HTTP/1.1 only; HTTP/2 would drop the reason phrase.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
-	if s.tls != nil {
-		ln = tls.NewListener(ln, s.tls)
-	}
 	done := make(chan struct{})
 	s.mu.Lock()
 	s.srv, s.done, s.gate = srv, done, g
 	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, ln := range lns {
+		if s.tls != nil {
+			ln = tls.NewListener(ln, s.tls)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = srv.Serve(ln)
+		}()
+	}
 	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
+		wg.Wait()
+		close(done)
 	}()
 }
 
@@ -177,18 +263,25 @@ func (s *Server) running() bool {
 }
 
 func (s *Server) listen() error {
-	var ln net.Listener
-	var err error
-	for range 50 { // the old socket may linger for a moment
-		if ln, err = net.Listen("tcp", s.addr); err == nil {
-			break
+	var lns []net.Listener
+	for _, addr := range s.addrs {
+		var ln net.Listener
+		var err error
+		for range 50 { // the old socket may linger for a moment
+			if ln, err = net.Listen("tcp", addr); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return err
+		}
+		lns = append(lns, ln)
 	}
-	if err != nil {
-		return err
-	}
-	s.serve(ln)
+	s.serve(lns)
 	return nil
 }
 
@@ -216,8 +309,12 @@ func (g *gate) close() {
 	g.mu.Unlock()
 }
 
-// selfSignedCert makes an ECDSA certificate for 127.0.0.1 and localhost.
-func selfSignedCert() (tls.Certificate, string, string, error) {
+// selfSignedCert makes an ECDSA certificate for ip and localhost.
+func selfSignedCert(ip string) (tls.Certificate, string, string, error) {
+	addr := net.ParseIP(ip)
+	if addr == nil {
+		addr = net.ParseIP("127.0.0.1")
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, "", "", err
@@ -225,14 +322,14 @@ func selfSignedCert() (tls.Certificate, string, string, error) {
 	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "127.0.0.1", Organization: []string{"PVE Cluster Node (pvesim)"}},
+		Subject:               pkix.Name{CommonName: ip, Organization: []string{"PVE Cluster Node (pvesim)"}},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(365 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback},
+		IPAddresses:           []net.IP{addr, net.IPv6loopback},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

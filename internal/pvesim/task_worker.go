@@ -137,15 +137,15 @@ func (c *Cluster) taskLog(req *request) (any, error) {
 	return out, nil
 }
 
-// certificateInfo lists the serving certificate as pveproxy-ssl.pem
+// certificateInfo lists the node's serving certificate as pveproxy-ssl.pem
 // (only its fingerprint: that is what remote migration reads from it).
-func (c *Cluster) certificateInfo(*request) (any, error) {
+func (c *Cluster) certificateInfo(req *request) (any, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := []map[string]any{}
-	if c.fingerprint != "" {
-		out = append(out, map[string]any{"filename": "pveproxy-ssl.pem", "fingerprint": c.fingerprint,
-			"subject": "/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=" + c.localNode().Name})
+	if fp := c.endpoints[req.node].fingerprint; fp != "" {
+		out = append(out, map[string]any{"filename": "pveproxy-ssl.pem", "fingerprint": fp,
+			"subject": "/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=" + req.node})
 	}
 	return out, nil
 }
