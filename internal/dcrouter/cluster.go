@@ -72,6 +72,9 @@ type Node struct {
 	CPU    float64
 	MaxMem int64
 	Mem    int64
+	// SSLFingerprint is the SHA-256 of the node's own API certificate: each node serves one of
+	// its own, so a connection to another node of the cluster must pin that one.
+	SSLFingerprint string
 }
 
 // NodeStatus is the part of GET /nodes/{node}/status moxxie needs.
@@ -230,6 +233,7 @@ func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
 		CPU    flexFloat  `json:"cpu"`
 		MaxMem flexInt    `json:"maxmem"`
 		Mem    flexInt    `json:"mem"`
+		FP     flexString `json:"ssl_fingerprint"`
 	}
 	if err := c.Get(ctx, "/nodes", nil, &items); err != nil {
 		return nil, err
@@ -238,7 +242,7 @@ func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
 	for i, it := range items {
 		out[i] = Node{
 			Node: string(it.Node), Status: string(it.Status), MaxCPU: int(it.MaxCPU),
-			CPU: float64(it.CPU), MaxMem: int64(it.MaxMem), Mem: int64(it.Mem),
+			CPU: float64(it.CPU), MaxMem: int64(it.MaxMem), Mem: int64(it.Mem), SSLFingerprint: string(it.FP),
 		}
 	}
 	return out, nil

@@ -507,7 +507,9 @@ func (e *Engine) cut(ctx context.Context, req Request, c Copy, p Phase, err erro
 // endpointFor builds target-endpoint from the target's configuration. Without a pinned
 // fingerprint it passes the one moxxie's own connection saw: PVE refuses a target whose
 // certificate it cannot verify ("fingerprint '…' not verified, abort!"). With a target node,
-// the connection goes to that node, which is where PVE puts the VM.
+// the connection goes to that node's address, which is where PVE puts the VM, pinned to that
+// node's own certificate as the target cluster reports it over moxxie's verified connection
+// (each node serves its own; the configured endpoint's fingerprint is another node's).
 func (e *Engine) endpointFor(ctx context.Context, req Request) (string, string, error) {
 	cfg := e.DCs[req.Target].Config
 	warn := ""
@@ -534,6 +536,15 @@ func (e *Engine) endpointFor(ctx context.Context, req Request) (string, string, 
 		}
 		if ip == "" {
 			return "", "", fmt.Errorf("datacenter %s has no node %q", req.Target, req.TargetNode)
+		}
+		nodes, err := e.DCs[req.Target].Client.Nodes(ctx)
+		if err != nil {
+			return "", "", err
+		}
+		for _, n := range nodes {
+			if n.Node == req.TargetNode && n.SSLFingerprint != "" {
+				cfg.TLSFingerprint = n.SSLFingerprint // as trustworthy as the connection that read it (warn says when it is not)
+			}
 		}
 		u, err := url.Parse(cfg.URL)
 		if err != nil {

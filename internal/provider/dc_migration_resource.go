@@ -93,7 +93,7 @@ func (r *migrationResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				Optional: true, ElementType: types.StringType, PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
 				MarkdownDescription: "Source storage to target storage; storages not listed go to the target datacenter's `storage`.",
 			},
-			"target_node":         schema.StringAttribute{Optional: true, PlanModifiers: replace, MarkdownDescription: "Node of the target datacenter to move to; default: the node behind its `proxmox_url`."},
+			"target_node":         schema.StringAttribute{Optional: true, PlanModifiers: replace, MarkdownDescription: "Node of the target datacenter to move to, reached at its own address and pinned to its own certificate (as the target datacenter reports them); default: the node behind its `proxmox_url`."},
 			"bandwidth_limit_kib": schema.Int64Attribute{Optional: true, Validators: []validator.Int64{int64validator.AtLeast(1)}, MarkdownDescription: "Bandwidth limit in KiB/s."},
 			"revert_on_destroy": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(false),

@@ -521,3 +521,49 @@ func TestAccMove_interruptedShutdownStartsTheVMAgain(t *testing.T) {
 		},
 	})
 }
+
+// target_node puts the VM on that node of the target datacenter: the migration goes to the
+// node's own address, pinned to the node's own certificate (the configured endpoint is pve1,
+// whose certificate is another). revert_on_destroy brings it back to DC1.
+func TestAccMove_targetNode(t *testing.T) {
+	env := newSimEnv(t, simDC{name: "DC1"}, simDC{name: "DC2", nodes: twoNodes()})
+	base := env.providerBlock(networks) + migrationNetworks + webVM(true)
+	runsIn := func(dc, node string) statecheck.StateCheck {
+		return stateFunc(func(statecheck.CheckStateRequest) error {
+			ctx, cancel := apiContext()
+			defer cancel()
+			api, err := env.api(dc)
+			if err != nil {
+				return err
+			}
+			vms, err := listManagedVMs(ctx, api)
+			if err != nil {
+				return err
+			}
+			if len(vms) != 1 || vms[0].Name != "web-1" || vms[0].Node != node || vms[0].Status != "running" {
+				return fmt.Errorf("%s holds %+v, want web-1 running on %s", dc, vms, node)
+			}
+			return nil
+		})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		CheckDestroy:             env.checkDestroy,
+		Steps: []resource.TestStep{
+			{Config: base},
+			{
+				Config: base + migrationWith(`  target_datacenter = "DC2"`+"\n"+`  target_node       = "pve2"`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("moxxie_dc_migration.web", tfjsonpath.New("target_node"), knownvalue.StringExact("pve2")),
+					runsIn("DC2", "pve2"),
+				},
+			},
+			{
+				Config: base,
+				ConfigStateChecks: []statecheck.StateCheck{
+					runsIn("DC1", "pve1"),
+				},
+			},
+		},
+	})
+}
