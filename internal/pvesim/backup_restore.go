@@ -140,13 +140,7 @@ func (c *Cluster) restoreVM(req *request) (any, error) {
 			return fmt.Errorf("%s %s", emsg, err.Error())
 		}
 		if start {
-			// As after a create: the worker's vm_start forks a qmstart task of its own.
-			c.startTask(req.node, "qmstart", vmidStr(vmid), req.user, func() error {
-				if c.vms[vmid] != vm {
-					return fmt.Errorf("Configuration file 'nodes/%s/qemu-server/%d.conf' does not exist", req.node, vmid)
-				}
-				return c.startChecked(vm)
-			})
+			c.forkStart(req, vm) // as after a create
 		}
 		return nil
 	}, revert), nil

@@ -136,15 +136,7 @@ func (c *Cluster) createVM(req *request) (any, error) {
 			return fmt.Errorf("unable to create VM %d - %s", vmid, err.Error())
 		}
 		if start {
-			// qemu-server's create worker calls the vm_start API, which forks a qmstart task
-			// of its own (fork_worker runs in line only for the CLI): the create ends OK before
-			// the VM runs, and a start that fails fails that task, leaving the VM stopped.
-			c.startTask(req.node, "qmstart", vmidStr(vmid), req.user, func() error {
-				if c.vms[vmid] != vm {
-					return fmt.Errorf("Configuration file 'nodes/%s/qemu-server/%d.conf' does not exist", req.node, vmid)
-				}
-				return c.startChecked(vm)
-			})
+			c.forkStart(req, vm)
 		}
 		return nil
 	}, func() {
@@ -257,6 +249,19 @@ func isFamilyKey(k, prefix string) bool {
 		}
 	}
 	return true
+}
+
+// forkStart is start=1 of a create or restore: qemu-server's worker calls the vm_start API,
+// which forks a qmstart task of its own (fork_worker runs in line only for the CLI), so the
+// create ends OK before the VM runs, and a start that fails fails that task, leaving the VM
+// stopped. Caller holds c.mu.
+func (c *Cluster) forkStart(req *request, vm *vmState) {
+	c.startTask(req.node, "qmstart", vmidStr(vm.vmid), req.user, func() error {
+		if c.vms[vm.vmid] != vm {
+			return fmt.Errorf("Configuration file 'nodes/%s/qemu-server/%d.conf' does not exist", req.node, vm.vmid)
+		}
+		return c.startChecked(vm)
+	})
 }
 
 // destroyVM is DELETE /nodes/{node}/qemu/{vmid}.

@@ -34,17 +34,7 @@ func (c *Cluster) startTaskRevert(node, typ, id, user string, work func() error,
 	quit, d := c.quit, c.cfg.TaskDuration+extra
 	go func() {
 		defer close(t.done)
-		if f := c.onTask.Load(); f != nil {
-			(*f)(typ, id)
-		}
-		if d > 0 {
-			timer := time.NewTimer(d)
-			select {
-			case <-timer.C:
-			case <-quit:
-				timer.Stop()
-			}
-		}
+		c.taskTime(typ, id, d, quit)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		t.end = time.Now()
@@ -61,6 +51,22 @@ func (c *Cluster) startTaskRevert(node, typ, id, user string, work func() error,
 		}
 	}()
 	return t.upid
+}
+
+// taskTime is a task's life before it ends: the OnTask hook as it begins, then its duration,
+// cut short when Close fast-forwards the cluster's tasks (quit). Runs without c.mu.
+func (c *Cluster) taskTime(typ, id string, d time.Duration, quit <-chan struct{}) {
+	if f := c.onTask.Load(); f != nil {
+		(*f)(typ, id)
+	}
+	if d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-quit:
+		}
+	}
 }
 
 // newTask registers a task in the cluster's one task table, with a UPID as PVE's

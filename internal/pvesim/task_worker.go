@@ -47,17 +47,7 @@ func (c *Cluster) startWorker(node, typ, id, user string, run func(ctx context.C
 	go func() {
 		defer close(t.done)
 		defer cancel()
-		if f := c.onTask.Load(); f != nil {
-			(*f)(typ, id)
-		}
-		if d > 0 {
-			timer := time.NewTimer(d)
-			select {
-			case <-timer.C:
-			case <-quit:
-				timer.Stop()
-			}
-		}
+		c.taskTime(typ, id, d, quit)
 		var err error
 		if fail {
 			err = fmt.Errorf("%s", TaskFailureExit)
