@@ -3,7 +3,8 @@ package failover
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -66,7 +67,7 @@ func EnsureJob(ctx context.Context, c *dcrouter.Client, identityTag string, j Jo
 		}
 	}
 	upd := map[string]any{}
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if cur[k] != want[k] {
 			upd[k] = want[k]
 		}
@@ -124,15 +125,6 @@ func jobErr(c *dcrouter.Client, what, id string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("%s the backup job %s in datacenter %s: %w", what, id, c.DC(), err)
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // JobSummary names a job for messages: "moxxie-… (VMID 100 to pbs, daily)".

@@ -14,8 +14,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,7 +129,7 @@ func (e *Engine) log(ctx context.Context, p Phase, format string, a ...any) {
 
 func (e *Engine) clients() []*dcrouter.Client {
 	out := make([]*dcrouter.Client, 0, len(e.DCs))
-	for _, name := range sortedKeys(e.DCs) {
+	for _, name := range slices.Sorted(maps.Keys(e.DCs)) {
 		out = append(out, e.DCs[name].Client)
 	}
 	return out
@@ -184,7 +186,7 @@ func (e *Engine) Move(ctx context.Context, req Request) (Result, error) {
 		}
 		switch {
 		case len(f.Copies) == 0 && len(f.Down) > 0:
-			return res, fmt.Errorf("%s is in no datacenter that answered; %s could not be asked: %v", vmName(req, ""), strings.Join(sortedKeys(f.Down), ", "), firstErr(f.Down))
+			return res, fmt.Errorf("%s is in no datacenter that answered; %s could not be asked: %v", vmName(req, ""), strings.Join(slices.Sorted(maps.Keys(f.Down)), ", "), firstErr(f.Down))
 		case len(f.Copies) == 0:
 			return res, fmt.Errorf("%w: no datacenter holds a VM with identity moxxie-%s", ErrNotFound, req.ID)
 		case len(f.Copies) > 1:
@@ -226,7 +228,7 @@ func hasField(ps []Problem, f Field) bool {
 }
 
 func firstErr(m map[string]error) error {
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		return m[k]
 	}
 	return nil
@@ -602,7 +604,7 @@ func storageMap(cfg dcrouter.VMConfig, target func(string) string) string {
 }
 
 func pairs(m map[string]string) string {
-	keys := sortedKeys(m)
+	keys := slices.Sorted(maps.Keys(m))
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = k + ":" + m[k]
@@ -659,7 +661,7 @@ func (e *Engine) Check(ctx context.Context, req Request) (Copy, error) {
 	f := e.Find(ctx, req.ID)
 	if len(f.Copies) == 0 {
 		if len(f.Down) > 0 {
-			return Copy{}, fmt.Errorf("%s could not be asked: %v", strings.Join(sortedKeys(f.Down), ", "), firstErr(f.Down))
+			return Copy{}, fmt.Errorf("%s could not be asked: %v", strings.Join(slices.Sorted(maps.Keys(f.Down)), ", "), firstErr(f.Down))
 		}
 		return Copy{}, fmt.Errorf("%w: no datacenter holds a VM with identity moxxie-%s", ErrNotFound, req.ID)
 	}

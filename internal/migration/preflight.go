@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -194,11 +196,11 @@ func preflight(ctx context.Context, k check) []Problem {
 		for _, r := range res {
 			have[r.Storage] = r
 		}
-		for _, t := range sortedKeys(need) {
+		for _, t := range slices.Sorted(maps.Keys(need)) {
 			st, ok := have[t]
 			switch {
 			case !ok:
-				add(FieldStorage, "target storage %q (for %s) does not exist on node %s of %s (it has: %s)", t, strings.Join(need[t], ", "), node, k.dst.DC(), strings.Join(sortedKeys(have), ", "))
+				add(FieldStorage, "target storage %q (for %s) does not exist on node %s of %s (it has: %s)", t, strings.Join(need[t], ", "), node, k.dst.DC(), strings.Join(slices.Sorted(maps.Keys(have)), ", "))
 			case !st.Holds("images"):
 				add(FieldStorage, "target storage %q of %s does not hold disk images (content: %s)", t, k.dst.DC(), st.Content)
 			}
@@ -228,17 +230,8 @@ func preflight(ctx context.Context, k check) []Problem {
 			add(FieldNetwork, "net%d's target bridge %q exists neither as a bridge of node %s nor as an applied SDN vnet of %s", i, t.Bridge, node, k.dst.DC())
 		}
 	}
-	ps = append(ps, privileges(ctx, k, targetVMID, sortedKeys(need), zones)...)
+	ps = append(ps, privileges(ctx, k, targetVMID, slices.Sorted(maps.Keys(need)), zones)...)
 	return ps
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // privileges asks both datacenters, before anything changes, for what PVE will check during the
