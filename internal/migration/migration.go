@@ -302,34 +302,13 @@ func (e *Engine) start(ctx context.Context, req Request, res Result, c Copy) (Re
 	srcDC := e.DCs[c.DC]
 	src, dst := srcDC.Client, e.DCs[req.Target].Client
 	res.SourceDC, res.SourceVMID = c.DC, c.VMID
-	loc := vm.Location{Node: c.Node, VMID: c.VMID, Status: c.Status, Lock: c.Lock}
-	_, cur, err := vm.Observe(ctx, src, c.Node, c.VMID, c.Status)
+	j, problems, err := e.judge(ctx, req, c)
 	if err != nil {
 		return res, err
 	}
+	cur, cfg, nics, storage := j.cur, j.cfg, j.nics, j.storage
 	name := vmName(req, cur.Name)
 	e.log(ctx, PhasePreflight, "checking the move of %s from %s to %s", name, c.DC, req.Target)
-	cfg, err := src.VMConfig(ctx, c.Node, c.VMID, true)
-	if err != nil {
-		return res, err
-	}
-	nics, nicErr := req.NICs.Targets(ctx, src, dst, cur.NICs)
-	storage := func(s string) string {
-		if t, ok := req.Storage[s]; ok {
-			return t
-		}
-		return e.DCs[req.Target].Storage
-	}
-	problems := preflight(ctx, check{src: src, dst: dst, loc: loc, cur: cur, cfg: cfg, live: req.Live, storage: storage, nics: nics, targetNode: req.TargetNode, releaseHA: e.ReleaseHA != nil})
-	if nicErr != nil {
-		problems = append(problems, Problem{Field: FieldNetwork, Msg: nicErr.Error()})
-	}
-	var bridges string
-	if nicErr == nil {
-		if bridges, err = bridgeMap(cur.NICs, nics); err != nil {
-			problems = append(problems, Problem{Field: FieldNetwork, Msg: err.Error()})
-		}
-	}
 	endpoint, warn, err := e.endpointFor(ctx, req)
 	if err != nil && !hasField(problems, FieldNode) {
 		problems = append(problems, Problem{Field: FieldTarget, Msg: err.Error()})
@@ -385,7 +364,7 @@ func (e *Engine) start(ctx context.Context, req Request, res Result, c Copy) (Re
 	params := map[string]any{
 		"target-endpoint": endpoint,
 		"target-storage":  storageMap(cfg, storage),
-		"target-bridge":   bridges,
+		"target-bridge":   j.bridges,
 		"delete":          true, // one identity answers from one datacenter only
 	}
 	if req.Live {
@@ -678,30 +657,52 @@ func (e *Engine) Check(ctx context.Context, req Request) (Copy, error) {
 		}
 		return c, nil
 	}
+	j, problems, err := e.judge(ctx, req, c)
+	if err != nil {
+		return c, err
+	}
+	if len(problems) > 0 {
+		return c, &PreflightError{VM: fmt.Sprintf("%s (%s, VMID %d)", vmName(req, j.cur.Name), c.DC, c.VMID), Problems: problems}
+	}
+	return c, nil
+}
+
+// judged is a copy's move as its preflight saw it: the VM, its current config, where its NICs
+// go (and the target-bridge map of them) and where each of its storages goes.
+type judged struct {
+	cur     vm.VM
+	cfg     dcrouter.VMConfig
+	nics    []NICTarget
+	bridges string
+	storage func(string) string
+}
+
+// judge reads copy c where it is and runs the preflight of its move to req.Target: what Check
+// refuses at plan time and start refuses before it touches the VM, one reading for both.
+func (e *Engine) judge(ctx context.Context, req Request, c Copy) (judged, []Problem, error) {
 	src, dst := e.DCs[c.DC].Client, e.DCs[req.Target].Client
 	_, cur, err := vm.Observe(ctx, src, c.Node, c.VMID, c.Status)
 	if err != nil {
-		return c, err
+		return judged{}, nil, err
 	}
 	cfg, err := src.VMConfig(ctx, c.Node, c.VMID, true)
 	if err != nil {
-		return c, err
+		return judged{}, nil, err
 	}
-	nics, nicErr := req.NICs.Targets(ctx, src, dst, cur.NICs)
-	storage := func(s string) string {
+	j := judged{cur: cur, cfg: cfg, storage: func(s string) string {
 		if t, ok := req.Storage[s]; ok {
 			return t
 		}
 		return e.DCs[req.Target].Storage
-	}
-	problems := preflight(ctx, check{src: src, dst: dst, loc: vm.Location{Node: c.Node, VMID: c.VMID}, cur: cur, cfg: cfg, live: req.Live, storage: storage, nics: nics, targetNode: req.TargetNode, releaseHA: e.ReleaseHA != nil})
+	}}
+	var nicErr error
+	j.nics, nicErr = req.NICs.Targets(ctx, src, dst, cur.NICs)
+	loc := vm.Location{Node: c.Node, VMID: c.VMID, Status: c.Status, Lock: c.Lock}
+	problems := preflight(ctx, check{src: src, dst: dst, loc: loc, cur: cur, cfg: cfg, live: req.Live, storage: j.storage, nics: j.nics, targetNode: req.TargetNode, releaseHA: e.ReleaseHA != nil})
 	if nicErr != nil {
 		problems = append(problems, Problem{Field: FieldNetwork, Msg: nicErr.Error()})
-	} else if _, err := bridgeMap(cur.NICs, nics); err != nil {
+	} else if j.bridges, err = bridgeMap(cur.NICs, j.nics); err != nil {
 		problems = append(problems, Problem{Field: FieldNetwork, Msg: err.Error()})
 	}
-	if len(problems) > 0 {
-		return c, &PreflightError{VM: fmt.Sprintf("%s (%s, VMID %d)", vmName(req, cur.Name), c.DC, c.VMID), Problems: problems}
-	}
-	return c, nil
+	return j, problems, nil
 }
