@@ -138,13 +138,11 @@ type nodeEndpoint struct {
 // localNode is the node the cluster-wide API runs on when no request says otherwise.
 func (c *Cluster) localNode() *nodeState { return c.nodes[0] }
 
-// localFor is the node a request reached ("localhost" to it): the node whose endpoint took the
-// connection. Caller holds c.mu.
-func (c *Cluster) localFor(req *request) *nodeState {
-	if req != nil && req.local != "" {
-		if n := c.node(req.local); n != nil {
-			return n
-		}
+// localFor is the node a request reached ("localhost" to it): local, the node whose endpoint
+// took the connection (request.local), or the first node. Caller holds c.mu.
+func (c *Cluster) localFor(local string) *nodeState {
+	if n := c.node(local); n != nil {
+		return n
 	}
 	return c.localNode()
 }
@@ -174,7 +172,7 @@ func (c *Cluster) resolveNode(name, local string) (string, *apiError) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if name == "localhost" {
-		return c.localFor(&request{local: local}).Name, nil
+		return c.localFor(local).Name, nil
 	}
 	if c.node(name) == nil {
 		return "", failf("hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", name, name)

@@ -77,7 +77,7 @@ func (c *Cluster) clusterStatus(req *request) (any, error) {
 		out = append(out, map[string]any{
 			"type": "node", "id": "node/" + n.Name, "name": n.Name,
 			"ip": c.nodeIP(n), "level": "",
-			"local": boolNum(n == c.localFor(req)), "nodeid": n.id, "online": boolNum(n.online),
+			"local": boolNum(n == c.localFor(req.local)), "nodeid": n.id, "online": boolNum(n.online),
 		})
 	}
 	return out, nil

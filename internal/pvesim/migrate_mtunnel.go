@@ -79,7 +79,7 @@ func (c *Cluster) openTunnel(req *request) (any, error) {
 	vmid := int(req.num("vmid", 0))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	local := c.localFor(req).Name
+	local := c.localFor(req.local).Name
 	if node := req.str("node"); node != "localhost" && node != local {
 		return nil, paramErr("node", fmt.Sprintf("node needs to be 'localhost' or local hostname '%s'", local))
 	}
