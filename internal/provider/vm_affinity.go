@@ -307,14 +307,12 @@ func (r *vmResource) planHARules(ctx context.Context, plan *vmModel, prior *vmMo
 	if !known {
 		return false
 	}
-	dc := prior.CurrentDC.ValueString()
-	c, err := r.data.client(dc)
-	if err != nil || r.data.failed(dc) {
-		plan.HARules = prior.HARules
-		return true
-	}
 	vmid := int(prior.VMID.ValueInt64())
-	apart, together, err := r.walkPeers(ctx, c, a, vmid)
+	var apart, together []inventory.VM
+	c, err := r.data.client(prior.CurrentDC.ValueString())
+	if err == nil {
+		apart, together, err = r.walkPeers(ctx, c, a, vmid) // fails for a datacenter declared failed
+	}
 	if err != nil {
 		// The datacenter cannot be asked: Read kept the state, and so does the plan.
 		plan.HARules = prior.HARules
